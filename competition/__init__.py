@@ -1,0 +1,131 @@
+"""The competition platform of the Chengdu–Chongqing university employment-and-entrepreneurship
+alliance: `create_app()` builds the Flask application."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from competition.config import CONFIGS, INSTANCE_PATH, PROJECT_ROOT, finalize, settings_from_environment
+
+MIGRATIONS_DIR = PROJECT_ROOT / "competition" / "migrations"
+TRANSLATIONS_DIR = PROJECT_ROOT / "competition" / "translations"
+
+
+def create_app(config: Mapping[str, Any] | str | None = None) -> Flask:
+    """Build the app. `config` is an environment name or a mapping of overrides (tests pass one).
+
+    Order: the environment's defaults (APP_ENV, default development), `instance/config.py`,
+    environment variables, then `config`.
+    """
+    overrides: dict[str, Any] = {}
+    env_name = os.environ.get("APP_ENV", "development")
+    if isinstance(config, str):
+        env_name = config
+    elif config:
+        overrides = dict(config)
+        env_name = overrides.get("APP_ENV", env_name)
+    if env_name not in CONFIGS:
+        raise ValueError(f"unknown APP_ENV {env_name!r}; use one of {', '.join(CONFIGS)}")
+
+    instance_path = overrides.pop("INSTANCE_PATH", None) or str(INSTANCE_PATH)
+    app = Flask(
+        __name__,
+        instance_path=instance_path,
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.from_object(CONFIGS[env_name])
+    if env_name != "testing":
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.update(settings_from_environment())
+    app.config.update(overrides)
+    finalize(app.config, Path(app.instance_path))
+
+    logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if app.config["TRUSTED_PROXIES"]:
+        proxies = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_template_helpers(app)
+    from competition import cli
+
+    cli.register(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from competition.core import i18n
+    from competition.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=i18n.select_locale,
+        default_translation_directories=str(TRANSLATIONS_DIR),
+    )
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    from competition.accounts import auth
+
+    auth.configure_login(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        _configure_sqlite(app)
+
+
+def _configure_sqlite(app: Flask) -> None:
+    from sqlalchemy import event
+
+    from competition.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "connect")
+    def sqlite_pragmas(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+
+def _register_blueprints(app: Flask) -> None:
+    # Importing the model modules registers every table with the metadata (migrations need that).
+    from competition import models  # noqa: F401
+    from competition.accounts.views import bp as accounts_bp
+    from competition.admin.views import bp as admin_bp
+    from competition.competitions.views import bp as competitions_bp
+    from competition.core.errors import register_error_handlers
+    from competition.core.health import bp as health_bp
+    from competition.core.views import bp as core_bp
+    from competition.core.web import register_security_headers
+
+    for blueprint in (core_bp, health_bp, accounts_bp, competitions_bp, admin_bp):
+        app.register_blueprint(blueprint)
+    register_error_handlers(app)
+    register_security_headers(app)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from competition.core import i18n
+    from competition.core.permissions import POLICIES
+
+    app.jinja_env.globals.update(POLICIES)
+    app.jinja_env.globals.update(
+        html_lang=i18n.html_lang,
+        current_locale=i18n.current_locale,
+        language_names=i18n.LANGUAGE_NAMES,
+    )
+    app.jinja_env.filters["local_datetime"] = i18n.local_datetime

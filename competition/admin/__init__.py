@@ -1,0 +1,1 @@
+"""Platform administration: people, competitions, the outbox, the audit log and jobs."""

@@ -1,0 +1,107 @@
+"""Public competition pages and the organizers' page of people and roles."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from competition.accounts import services as account_services
+from competition.accounts.models import CompetitionRole
+from competition.competitions import policies, services
+from competition.competitions.forms import GrantRoleForm
+from competition.competitions.models import Competition
+from competition.core.errors import DomainError
+from competition.core.permissions import require
+from competition.extensions import db
+from competition.institutions.models import Institution
+from competition.institutions.services import institutions_by_side
+
+bp = Blueprint("competitions", __name__, url_prefix="/competitions")
+
+
+def _load(code: str) -> Competition:
+    competition = db.session.scalar(select(Competition).where(Competition.code == code))
+    # A draft is invisible to outsiders: 404, not 403.
+    require(competition is not None and policies.can_view_competition(current_user, competition), hide=True)
+    return competition
+
+
+@bp.get("/<code>")
+def detail(code: str):
+    competition = _load(code)
+    return render_template("competitions/detail.html", competition=competition)
+
+
+@bp.post("/<code>/join")
+@login_required
+def join(code: str):
+    competition = _load(code)
+    require(policies.can_join_competition(current_user, competition))
+    try:
+        services.join_as_student(user=current_user, competition=competition)
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error.message), "danger")
+    else:
+        db.session.commit()
+        flash(_("You have entered %(name)s as a student.", name=competition.name), "success")
+    return redirect(url_for("competitions.detail", code=code))
+
+
+def _grant_form() -> GrantRoleForm:
+    form = GrantRoleForm()
+    form.institution.choices = [("", "—")] + [
+        (inst.id, f"{inst.code} {inst.name}") for group in institutions_by_side().values() for inst in group
+    ]
+    return form
+
+
+@bp.route("/<code>/people", methods=["GET", "POST"])
+@login_required
+def people(code: str):
+    competition = _load(code)
+    require(policies.can_manage_roles(current_user, competition))
+    form = _grant_form()
+    if form.validate_on_submit():
+        user = account_services.find_user_by_email(form.email.data)
+        institution = db.session.get(Institution, form.institution.data) if form.institution.data else None
+        try:
+            if user is None:
+                raise DomainError(_("Nobody has registered with this e-mail address yet."), field="email")
+            grant = account_services.grant_role(
+                actor=current_user, user=user, competition=competition, role=form.role_value(), institution=institution
+            )
+        except DomainError as error:
+            db.session.rollback()
+            field = getattr(form, error.field, None) if error.field else None
+            if field is not None:
+                field.errors = [*field.errors, str(error.message)]
+            else:
+                flash(str(error.message), "danger")
+        else:
+            db.session.commit()
+            flash(_("%(name)s now holds the role %(role)s.", name=user.real_name, role=grant.role_label), "success")
+            return redirect(url_for("competitions.people", code=code))
+    grants = db.session.scalars(
+        select(CompetitionRole)
+        .where(CompetitionRole.competition_id == competition.id)
+        .options(selectinload(CompetitionRole.user), selectinload(CompetitionRole.institution))
+        .order_by(CompetitionRole.role, CompetitionRole.id)
+    ).all()
+    return render_template("competitions/people.html", competition=competition, grants=grants, form=form)
+
+
+@bp.post("/<code>/people/<int:grant_id>/revoke")
+@login_required
+def revoke(code: str, grant_id: int):
+    competition = _load(code)
+    require(policies.can_manage_roles(current_user, competition))
+    grant = db.session.get(CompetitionRole, grant_id)
+    require(grant is not None and grant.competition_id == competition.id, hide=True)
+    account_services.revoke_role(actor=current_user, grant=grant)
+    db.session.commit()
+    flash(_("The role has been removed."), "success")
+    return redirect(url_for("competitions.people", code=code))
