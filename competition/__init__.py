@@ -110,11 +110,12 @@ def _register_blueprints(app: Flask) -> None:
     from competition.core.errors import register_error_handlers
     from competition.core.health import bp as health_bp
     from competition.core.views import bp as core_bp
-    from competition.core.web import register_security_headers
+    from competition.core.web import register_request_limits, register_security_headers
 
     for blueprint in (core_bp, health_bp, accounts_bp, competitions_bp, admin_bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
+    register_request_limits(app)
     register_security_headers(app)
 
 

@@ -69,7 +69,10 @@ class BaseConfig:
     #: form fields (not files) larger than this are refused with 413 before any work is done.
     MAX_FORM_MEMORY_SIZE = 64 * 1024
     MAX_FORM_PARTS = 1000
+    #: the largest upload (a 500 MB video plus its form); only views marked @accepts_uploads get it
     MAX_CONTENT_LENGTH = 600 * 1024 * 1024
+    #: every other request body
+    FORM_MAX_CONTENT_LENGTH = 256 * 1024
 
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
 

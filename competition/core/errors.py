@@ -11,7 +11,7 @@ import logging
 from flask import Flask, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,9 @@ def register_error_handlers(app: Flask) -> None:
     def http_error(error: HTTPException):
         if error.code is None or error.code < 400:
             return error
+        if isinstance(error, SecurityError):
+            # An untrusted Host header: no URL can be built for this request, so no full page.
+            return str(ERROR_TITLES[400]), 400, {"Content-Type": "text/plain; charset=utf-8"}
         response = error.get_response()
         body, code = render_error(error.code)
         if isinstance(body, dict):

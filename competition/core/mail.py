@@ -96,9 +96,9 @@ def build_email(message: OutboxMessage) -> EmailMessage:
     email["To"] = message.to_address
     email["Date"] = formatdate(localtime=False)
     email["Message-ID"] = make_msgid(domain=urlsplit(current_app.config["BASE_URL"]).hostname)
-    email["Content-Language"] = "en" if message.locale == "en" else "zh-CN"
     email.set_content(message.body_text)
     email.add_alternative(message.body_html, subtype="html")
+    email["Content-Language"] = "en" if message.locale == "en" else "zh-CN"  # after set_content, which drops it
     return email
 
 

@@ -26,6 +26,24 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+def accepts_uploads(view):
+    """Mark a view whose requests may be as large as MAX_CONTENT_LENGTH (file uploads).
+
+    Every other request body is limited to FORM_MAX_CONTENT_LENGTH, so a 2 GB body sent to the
+    log-in form is refused with 413 before anything reads it.
+    """
+    view.accepts_uploads = True
+    return view
+
+
+def register_request_limits(app: Flask) -> None:
+    @app.before_request
+    def limit_body_size() -> None:
+        view = app.view_functions.get(request.endpoint or "")
+        if not getattr(view, "accepts_uploads", False):
+            request.max_content_length = app.config["FORM_MAX_CONTENT_LENGTH"]
+
+
 def register_security_headers(app: Flask) -> None:
     @app.after_request
     def add_headers(response: Response) -> Response:
