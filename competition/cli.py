@@ -28,7 +28,7 @@ def create_admin(email: str, real_name: str, password: str | None) -> None:
     from competition.accounts.services import create_admin as create
     from competition.core.errors import DomainError
 
-    if password == "-":
+    if password == "-":  # noqa: S105 - the "generate one" marker, not a password
         password = secrets.token_urlsafe(12)
         click.echo(f"Generated password: {password}")
     elif password is None:

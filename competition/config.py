@@ -120,7 +120,7 @@ class DevelopmentConfig(BaseConfig):
 class TestingConfig(BaseConfig):
     APP_ENV = "testing"
     TESTING = True
-    SECRET_KEY = "testing-secret-key-not-for-production"
+    SECRET_KEY = "testing-secret-key-not-for-production"  # noqa: S105 - used by the test configuration only
     WTF_CSRF_ENABLED = False
     JOBS_BACKEND = "deferred"
     JOBS_RAISE_ERRORS = True

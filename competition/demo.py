@@ -19,7 +19,7 @@ from competition.extensions import db
 from competition.institutions.models import Institution
 from competition.institutions.services import load_institutions
 
-DEMO_PASSWORD = "Demo2026!"
+DEMO_PASSWORD = "Demo2026!"  # noqa: S105 - printed on purpose: demo data only
 DEMO_DOMAIN = "demo.cy-alliance.cn"
 
 #: (e-mail local part, real name, institution code, role, is_admin) — the first of each role is

@@ -66,7 +66,9 @@ def competition(*, code: str | None = None, state: str = CompetitionState.REGIST
     return row
 
 
-def grant(person: User, contest: Competition, role: str | Role, institution_row: Institution | None = None) -> CompetitionRole:
+def grant(
+    person: User, contest: Competition, role: str | Role, institution_row: Institution | None = None
+) -> CompetitionRole:
     role = Role(role)
     if role == Role.INSTITUTION_ORGANIZER and institution_row is None:
         institution_row = person.institution or institution("SCU")

@@ -8,12 +8,13 @@ import phonenumbers
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import EqualTo, InputRequired, Length, Optional, ValidationError
 
 from competition.accounts import services
 from competition.core.errors import DomainError
 
-LOCALE_CHOICES = [("zh_Hans_CN", "中文"), ("en", "English")]
+LOCALE_CHOICES = [SelectChoice("zh_Hans_CN", "中文"), SelectChoice("en", "English")]
 NAME_MAX_LENGTH = 50
 
 

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from competition.accounts import forms, services
 from competition.accounts.models import CompetitionRole
@@ -45,11 +46,13 @@ def _failed(response) -> bool:
     return response.status_code != 302
 
 
-def _institution_choices():
-    return {
-        str(SIDE_LABELS[side]): [(inst.id, inst.name) for inst in institutions]
+def _institution_choices() -> list[SelectChoice]:
+    """Institutions grouped by side; a name says nothing about the side, the data does."""
+    return [
+        SelectChoice(inst.id, inst.name, optgroup=str(SIDE_LABELS[side]))
         for side, institutions in institutions_by_side().items()
-    }
+        for inst in institutions
+    ]
 
 
 def _chosen_institution(form) -> Institution:
@@ -140,7 +143,9 @@ def login():
             _login(user, remember=form.remember.data)
             flash(_("Welcome back, %(name)s.", name=user.real_name), "success")
             return redirect(next_url)
-    return render_template("accounts/login.html", form=form, next_url=request.values.get("next", ""), unverified=unverified)
+    return render_template(
+        "accounts/login.html", form=form, next_url=request.values.get("next", ""), unverified=unverified
+    )
 
 
 @bp.post("/logout")

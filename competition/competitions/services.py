@@ -20,9 +20,7 @@ CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,31}$")
 def create_competition(*, actor: User, code: str, year: int, name_zh: str, name_en: str) -> Competition:
     code = code.strip().upper()
     if not CODE_PATTERN.match(code):
-        raise DomainError(
-            _l("A short code has 2 to 32 capital letters, digits or hyphens, e.g. CY2026."), field="code"
-        )
+        raise DomainError(_l("A short code has 2 to 32 capital letters, digits or hyphens, e.g. CY2026."), field="code")
     if db.session.scalar(select(Competition.id).where(Competition.code == code)) is not None:
         raise DomainError(_l("Another competition already uses this code."), field="code")
     competition = Competition(code=code, year=year, name_zh=name_zh, name_en=name_en)

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from wtforms.fields.choices import SelectChoice
 
 from competition.accounts import services as account_services
 from competition.accounts.models import CompetitionRole
@@ -53,8 +54,8 @@ def join(code: str):
 
 def _grant_form() -> GrantRoleForm:
     form = GrantRoleForm()
-    form.institution.choices = [("", "—")] + [
-        (inst.id, f"{inst.code} {inst.name}") for group in institutions_by_side().values() for inst in group
+    form.institution.choices = [SelectChoice("", "—")] + [
+        SelectChoice(inst.id, f"{inst.code} {inst.name}") for group in institutions_by_side().values() for inst in group
     ]
     return form
 

@@ -64,7 +64,9 @@ def render_error(code: int, detail: str | None = None):
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
-        return render_error(400, str(_l("Your form expired or was sent from another page. Please reload and try again.")))
+        return render_error(
+            400, str(_l("Your form expired or was sent from another page. Please reload and try again."))
+        )
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

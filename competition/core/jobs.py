@@ -212,9 +212,7 @@ def run_pending_jobs(limit: int | None = None) -> int:
 def requeue_stale(older_than: timedelta = timedelta(minutes=1)) -> int:
     """Push queued jobs that never reached Redis (it was down) once more; returns how many."""
     cutoff = utcnow() - older_than
-    job_ids = db.session.scalars(
-        select(Job.id).where(Job.state == JobState.QUEUED, Job.created_at <= cutoff)
-    ).all()
+    job_ids = db.session.scalars(select(Job.id).where(Job.state == JobState.QUEUED, Job.created_at <= cutoff)).all()
     return sum(push_to_queue(job_id) for job_id in job_ids)
 
 

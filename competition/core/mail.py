@@ -57,9 +57,7 @@ class OutboxMessage(db.Model):
 def external_url(endpoint: str, **values) -> str:
     """An absolute URL under the configured BASE_URL, never under the request's Host header."""
     base = urlsplit(current_app.config["BASE_URL"])
-    adapter = current_app.url_map.bind(
-        base.netloc, script_name=base.path or "/", url_scheme=base.scheme
-    )
+    adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
     return adapter.build(endpoint, values, force_external=True)
 
 

@@ -111,7 +111,13 @@ def test_unverified_and_disabled_accounts_are_refused_only_with_the_right_passwo
     assert wrong.value.reason == "credentials"
 
 
-@pytest.mark.parametrize("password", ["  spaces around  ", "这是一个由六十四个汉字组成的很长很长的密码短语用来测试系统是否能够正确地处理中文字符而不会出错也不会截断任何内容好的"])
+@pytest.mark.parametrize(
+    "password",
+    [
+        "  spaces around  ",
+        "这是一个由六十四个汉字组成的很长很长的密码短语用来测试系统是否能够正确地处理中文字符而不会出错也不会截断任何内容好的",
+    ],
+)
 def test_passwords_are_kept_exactly_including_spaces_and_chinese(app, db, password):
     factories.user(email="p@example.edu.cn", password=password)
     assert services.authenticate("p@example.edu.cn", password)

@@ -48,9 +48,7 @@ def test_register_verify_and_log_in_end_to_end(client, db, outbox):
     response = client.get(_link(message, "verify"), follow_redirects=True)
     assert "已验证成功" in response.get_data(as_text=True)
 
-    response = client.post(
-        "/account/login", data={"email": "LI.MING@example.edu.cn", "password": "a good password"}
-    )
+    response = client.post("/account/login", data={"email": "LI.MING@example.edu.cn", "password": "a good password"})
     assert response.status_code == 302 and response.headers["Location"] == "/account/"
     assert "李明" in client.get("/account/").get_data(as_text=True)
 
@@ -87,7 +85,9 @@ def test_register_with_a_taken_address_answers_like_a_new_one(client, db, outbox
 
 
 def test_register_ignores_over_posted_fields(client, db):
-    form = _register_form(role="admin", is_admin="1", team_id="7", status="approved", award="gold", email_verified_at="x")
+    form = _register_form(
+        role="admin", is_admin="1", team_id="7", status="approved", award="gold", email_verified_at="x"
+    )
     client.post("/account/register", data=form)
     user = db.session.scalar(select(User))
     assert not user.is_admin and not user.is_verified and user.roles == []
@@ -136,13 +136,22 @@ def test_session_cookie_is_http_only_and_same_site_lax(client, db):
 
 @pytest.mark.parametrize(
     "target",
-    ["https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)", "http:/evil.example", " //evil.example"],
+    [
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "http:/evil.example",
+        " //evil.example",
+    ],
 )
 def test_next_never_leaves_the_site(client, db, target):
     factories.user(email="li@example.edu.cn", password="right password")
     db.session.commit()
     response = client.post(
-        "/account/login", query_string={"next": target}, data={"email": "li@example.edu.cn", "password": "right password"}
+        "/account/login",
+        query_string={"next": target},
+        data={"email": "li@example.edu.cn", "password": "right password"},
     )
     assert response.status_code == 302 and response.headers["Location"] == "/account/"
 
@@ -151,7 +160,9 @@ def test_next_inside_the_site_is_followed(client, db):
     factories.user(email="li@example.edu.cn", password="right password")
     db.session.commit()
     response = client.post(
-        "/account/login", query_string={"next": "/account/profile"}, data={"email": "li@example.edu.cn", "password": "right password"}
+        "/account/login",
+        query_string={"next": "/account/profile"},
+        data={"email": "li@example.edu.cn", "password": "right password"},
     )
     assert response.headers["Location"] == "/account/profile"
 
@@ -193,10 +204,16 @@ def test_successful_log_ins_do_not_use_up_the_throttle(client, db):
 
 
 def test_forwarded_for_is_ignored_without_a_configured_proxy(app, client, db):
-    client.post("/account/login", data={"email": "x@example.edu.cn", "password": "whatever 1"}, headers={"X-Forwarded-For": "1.2.3.4"})
+    client.post(
+        "/account/login",
+        data={"email": "x@example.edu.cn", "password": "whatever 1"},
+        headers={"X-Forwarded-For": "1.2.3.4"},
+    )
     from competition.core.audit import AuditEntry  # noqa: F401 - nothing audited for unknown users
 
-    with app.test_request_context("/", headers={"X-Forwarded-For": "1.2.3.4"}, environ_base={"REMOTE_ADDR": "127.0.0.9"}):
+    with app.test_request_context(
+        "/", headers={"X-Forwarded-For": "1.2.3.4"}, environ_base={"REMOTE_ADDR": "127.0.0.9"}
+    ):
         from flask import request
 
         assert request.remote_addr == "127.0.0.9"
@@ -223,7 +240,9 @@ def test_reset_request_answers_the_same_for_known_and_unknown_addresses(client, 
     known = client.post("/account/password/forgot", data={"email": "known@example.edu.cn"})
     unknown = client.post("/account/password/forgot", data={"email": "unknown@example.edu.cn"})
     assert known.status_code == unknown.status_code == 200
-    assert known.get_data(as_text=True).replace("known@", "X@") == unknown.get_data(as_text=True).replace("unknown@", "X@")
+    assert known.get_data(as_text=True).replace("known@", "X@") == unknown.get_data(as_text=True).replace(
+        "unknown@", "X@"
+    )
     assert [m["To"] for m in outbox] == ["known@example.edu.cn"]
 
 
@@ -257,7 +276,9 @@ def test_password_reset_flow_logs_out_other_sessions_and_works_once(app, client,
     assert response.status_code == 302 and response.headers["Location"] == "/account/login"
 
     assert other_device.get("/account/").status_code == 302
-    again = client.post(link, data={"password": "third password 3", "password_confirm": "third password 3"}, follow_redirects=True)
+    again = client.post(
+        link, data={"password": "third password 3", "password_confirm": "third password 3"}, follow_redirects=True
+    )
     assert "链接无效或已过期" in again.get_data(as_text=True)
     assert services.authenticate("known@example.edu.cn", "new password 2") == db.session.get(User, user.id)
 
@@ -267,7 +288,9 @@ def test_change_password_keeps_this_session_and_ends_the_others(app, client, db)
     db.session.commit()
     other_device = app.test_client()
     for device in (client, other_device):
-        device.post("/account/login", data={"email": "li@example.edu.cn", "password": "old password 1", "remember": "y"})
+        device.post(
+            "/account/login", data={"email": "li@example.edu.cn", "password": "old password 1", "remember": "y"}
+        )
     response = client.post(
         "/account/password",
         data={"current_password": "old password 1", "password": "new password 2", "password_confirm": "new password 2"},
@@ -339,9 +362,13 @@ def test_profile_edit_saves_and_keeps_input_on_error(client, db, login_as):
     user = login_as()
     cqu = factories.institution("CQU")
     db.session.commit()
-    bad = client.post("/account/profile", data={"real_name": "", "institution": str(cqu.id), "phone": "", "locale": "en"})
+    bad = client.post(
+        "/account/profile", data={"real_name": "", "institution": str(cqu.id), "phone": "", "locale": "en"}
+    )
     assert bad.status_code == 200 and "请输入真实姓名" in bad.get_data(as_text=True)
-    ok = client.post("/account/profile", data={"real_name": "王小明", "institution": str(cqu.id), "phone": "", "locale": "en"})
+    ok = client.post(
+        "/account/profile", data={"real_name": "王小明", "institution": str(cqu.id), "phone": "", "locale": "en"}
+    )
     assert ok.status_code == 302
     db.session.expire_all()
     user = db.session.get(User, user.id)
@@ -351,7 +378,9 @@ def test_profile_edit_saves_and_keeps_input_on_error(client, db, login_as):
 
 def test_profile_refuses_an_unknown_institution(client, db, login_as):
     login_as()
-    response = client.post("/account/profile", data={"real_name": "王小明", "institution": "99999", "locale": "zh_Hans_CN"})
+    response = client.post(
+        "/account/profile", data={"real_name": "王小明", "institution": "99999", "locale": "zh_Hans_CN"}
+    )
     assert response.status_code == 200 and "不是有效的选择" in response.get_data(as_text=True)
 
 

@@ -51,7 +51,9 @@ def test_form_errors_are_translated(client):
     factories.institution("SCU")
     db.session.commit()
     zh = client.post("/account/login", data={"email": "", "password": ""}).get_data(as_text=True)
-    en = client.post("/account/login", data={"email": "", "password": ""}, headers={"Accept-Language": "en"}).get_data(as_text=True)
+    en = client.post("/account/login", data={"email": "", "password": ""}, headers={"Accept-Language": "en"}).get_data(
+        as_text=True
+    )
     assert "请输入" in zh and "Please enter your e-mail address." in en
 
 

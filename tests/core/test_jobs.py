@@ -59,7 +59,10 @@ def test_progress_and_finish_are_recorded(app, run_jobs_inline):
     db.session.commit()
     finished = db.session.get(Job, job_id)
     assert (finished.state, finished.progress, finished.message, finished.attempts) == (
-        JobState.FINISHED, 100, "step 4", 1
+        JobState.FINISHED,
+        100,
+        "step 4",
+        1,
     )
     assert finished.started_at <= finished.finished_at
 
@@ -140,4 +143,3 @@ def test_jobs_that_missed_redis_are_requeued(app):
     SimpleWorker([queue], connection=queue.connection).work(burst=True)
     db.session.expire_all()
     assert db.session.get(Job, job_id).state == JobState.FINISHED
-

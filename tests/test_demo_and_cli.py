@@ -1,0 +1,50 @@
+"""Demo data and the command-line tools."""
+
+from sqlalchemy import func, select
+
+from competition.accounts.models import CompetitionRole, Role, User
+from competition.competitions.models import Competition
+from competition.extensions import db
+from competition.institutions.models import Institution
+
+
+def test_demo_load_builds_a_believable_competition_with_one_login_per_role(app):
+    result = app.test_cli_runner().invoke(args=["demo", "load", "--if-empty"])
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(select(func.count(Institution.id))) == 28
+    sisu = db.session.scalar(select(Institution).where(Institution.code == "SISU"))
+    assert (sisu.name_zh, sisu.side) == ("四川外国语大学", "chongqing")
+    contest = db.session.scalar(select(Competition))
+    roles = {grant.role for grant in db.session.scalars(select(CompetitionRole))}
+    assert roles == {role.value for role in Role} and contest.code == "CY2026"
+    for address in ("admin@", "organizer@", "scu-office@", "judge@", "student@"):
+        assert address in result.output
+    again = app.test_cli_runner().invoke(args=["demo", "load", "--if-empty"])
+    assert "nothing loaded" in again.output
+    assert db.session.scalar(select(func.count(Competition.id))) == 1
+
+
+def test_demo_logins_work(app, client):
+    app.test_cli_runner().invoke(args=["demo", "load"])
+    from competition.demo import DEMO_PASSWORD
+
+    response = client.post("/account/login", data={"email": "judge@demo.cy-alliance.cn", "password": DEMO_PASSWORD})
+    assert response.status_code == 302
+
+
+def test_create_admin_command(app):
+    result = app.test_cli_runner().invoke(args=["create-admin", "Boss@Example.edu.cn", "--password", "a long password"])
+    assert result.exit_code == 0, result.output
+    user = db.session.scalar(select(User))
+    assert user.email == "boss@example.edu.cn" and user.is_admin and user.is_verified
+
+
+def test_create_admin_refuses_a_bad_address(app):
+    result = app.test_cli_runner().invoke(args=["create-admin", "nope", "--password", "a long password"])
+    assert result.exit_code != 0 and db.session.scalar(select(User)) is None
+
+
+def test_institutions_load_is_idempotent(app):
+    runner = app.test_cli_runner()
+    assert "28 institution(s)" in runner.invoke(args=["institutions", "load"]).output
+    assert "0 institution(s)" in runner.invoke(args=["institutions", "load"]).output

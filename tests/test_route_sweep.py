@@ -1,0 +1,150 @@
+"""Every route in app.url_map, requested as anonymous, student, judge, organizer of another
+competition, organizer of this one and admin. A new route fails here until it is classified.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from competition.core.mail import queue_mail
+from competition.extensions import db
+from tests import factories
+
+LOGIN = "login"  # anonymous is sent to the log-in page
+
+# What each kind of route answers, per visitor. A set means any of those statuses.
+OK = {200}
+OK_OR_REDIRECT = {200, 302}
+PUBLIC = dict.fromkeys(("anonymous", "student", "judge", "other_organizer", "organizer", "admin"), OK_OR_REDIRECT)
+SIGNED_IN = {**PUBLIC, "anonymous": LOGIN}
+ADMIN_ONLY = {
+    "anonymous": LOGIN,
+    "student": {403},
+    "judge": {403},
+    "other_organizer": {403},
+    "organizer": {403},
+    "admin": OK_OR_REDIRECT,
+}
+MANAGERS = {
+    "anonymous": LOGIN,
+    "student": {403},
+    "judge": {403},
+    "other_organizer": {403},
+    "organizer": OK_OR_REDIRECT,
+    "admin": OK_OR_REDIRECT,
+}
+
+ROUTES: dict[str, dict] = {
+    "static": PUBLIC,
+    "core.home": PUBLIC,
+    "health.healthz": PUBLIC,
+    "accounts.register": PUBLIC,
+    "accounts.verify_email": PUBLIC,
+    "accounts.resend_verification": PUBLIC,
+    "accounts.login": PUBLIC,
+    "accounts.logout": PUBLIC,
+    "accounts.forgot_password": PUBLIC,
+    "accounts.reset_password": PUBLIC,
+    "accounts.set_language": PUBLIC,
+    "accounts.change_password": SIGNED_IN,
+    "accounts.profile": SIGNED_IN,
+    "accounts.dashboard": SIGNED_IN,
+    "competitions.detail": PUBLIC,
+    # only a signed-in person who does not hold the student role yet may join; others get 403
+    "competitions.join": {
+        "anonymous": LOGIN,
+        "student": {403},
+        "judge": {302},
+        "other_organizer": {302},
+        "organizer": {302},
+        "admin": {302},
+    },
+    "competitions.people": MANAGERS,
+    "competitions.revoke": MANAGERS,
+    "admin.index": ADMIN_ONLY,
+    "admin.users": ADMIN_ONLY,
+    "admin.user_detail": ADMIN_ONLY,
+    "admin.disable_user": ADMIN_ONLY,
+    "admin.enable_user": ADMIN_ONLY,
+    "admin.competitions": ADMIN_ONLY,
+    "admin.outbox": ADMIN_ONLY,
+    "admin.outbox_message": ADMIN_ONLY,
+    "admin.audit_log": ADMIN_ONLY,
+    "admin.jobs": ADMIN_ONLY,
+}
+
+VISITORS = ("anonymous", "student", "judge", "other_organizer", "organizer", "admin")
+
+
+def test_every_route_is_classified(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints - set(ROUTES) == set(), "classify the new route(s) in tests/test_route_sweep.py"
+    assert set(ROUTES) - endpoints == set(), "remove routes that no longer exist"
+
+
+@pytest.fixture
+def world(app):
+    contest = factories.competition(code="SWEEP")
+    other = factories.competition(code="OTHER")
+    people = {
+        "student": factories.user(),
+        "judge": factories.user(),
+        "other_organizer": factories.user(),
+        "organizer": factories.user(),
+        "admin": factories.user(is_admin=True),
+    }
+    factories.grant(people["student"], contest, "student")
+    factories.grant(people["judge"], contest, "judge")
+    factories.grant(people["other_organizer"], other, "organizer")
+    factories.grant(people["organizer"], contest, "organizer")
+    target = factories.user()
+    grant = factories.grant(target, contest, "judge")
+    message = queue_mail(
+        to=target.email, template="accounts/emails/verify_email", locale="en", user=target, verify_url="x", valid_days=3
+    )
+    db.session.commit()
+    values = {
+        "code": contest.code,
+        "grant_id": grant.id,
+        "user_id": target.id,
+        "message_id": message.id,
+        "token": "not-a-valid-token",
+        "filename": "css/app.css",
+    }
+    return people, values
+
+
+def _sign_in(client, user):
+    with client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = True
+
+
+@pytest.mark.parametrize("visitor", VISITORS)
+def test_every_route_answers_each_visitor_as_classified(app, world, visitor):
+    people, values = world
+    failures = []
+    for rule in app.url_map.iter_rules():
+        client = app.test_client()
+        if visitor != "anonymous":
+            _sign_in(client, people[visitor])
+        method = "GET" if "GET" in rule.methods else "POST"
+        url = rule.build({name: values[name] for name in rule.arguments}, append_unknown=False)[1]
+        response = client.open(url, method=method)
+        expected = ROUTES[rule.endpoint][visitor]
+        if expected == LOGIN:
+            ok = response.status_code == 302 and "/account/login" in response.headers["Location"]
+        else:
+            ok = response.status_code in expected
+        if not ok:
+            failures.append(f"{method} {url} as {visitor}: {response.status_code}, expected {expected}")
+    assert failures == []
+
+
+def test_routes_that_change_state_refuse_get(app):
+    """log-out, language, join, revoke, disable…: only POST (with its CSRF token) changes anything."""
+    post_only = [rule for rule in app.url_map.iter_rules() if "GET" not in rule.methods]
+    assert {rule.endpoint for rule in post_only} >= {"accounts.logout", "competitions.revoke", "admin.disable_user"}
+    for rule in post_only:
+        url = rule.build(dict.fromkeys(rule.arguments, "1"), append_unknown=False)[1]
+        assert app.test_client().get(url).status_code == 405, url
