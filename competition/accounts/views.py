@@ -150,8 +150,9 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:
+        session["locale"] = current_user.locale  # the site keeps speaking the user's language
     logout_user()
-    session.pop("locale", None)
     flash(_("You have logged out."), "info")
     return redirect(url_for("core.home"))
 
