@@ -14,7 +14,6 @@ run: setup syscheck translations
 	@mkdir -p instance
 	$(FLASK) db upgrade
 	$(FLASK) demo load --if-empty
-	@$(FLASK) demo logins
 	@echo "Serving on http://127.0.0.1:$(PORT)  (stop with Ctrl-C)"
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 

@@ -53,10 +53,10 @@ def demo_load(if_empty: bool) -> None:
 
     if if_empty and db.session.scalar(select(func.count(User.id))):
         click.echo("Demo data: the database already has accounts; nothing loaded.")
-        return
-    demo.load()
-    db.session.commit()
-    click.echo("Demo data loaded.")
+    else:
+        demo.load()
+        db.session.commit()
+        click.echo("Demo data loaded.")
     demo.print_logins(click.echo)
 
 
