@@ -7,6 +7,7 @@ import unicodedata
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import refresh
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
@@ -63,6 +64,7 @@ def _login(user, *, remember: bool = False) -> None:
     login_user(user, remember=remember)
     session.permanent = True
     session.pop("locale", None)
+    refresh()  # messages from here on are in the user's own language
 
 
 # --- registration -------------------------------------------------------------------------------
@@ -255,6 +257,7 @@ def set_language():
     if form.validate_on_submit():
         locale = normalize_locale(form.locale.data)
         session["locale"] = locale
+        refresh()
         if current_user.is_authenticated:
             services.set_locale(current_user, locale)
             db.session.commit()

@@ -1,7 +1,5 @@
 """Account services called directly: the rules, without HTTP."""
 
-from datetime import timedelta
-
 import pytest
 from freezegun import freeze_time
 from sqlalchemy import func, select
@@ -249,4 +247,6 @@ def test_unused_reset_token_is_bound_to_the_user(app, db):
     first, second = factories.user(), factories.user()
     token = services.make_reset_token(first)
     assert services.user_for_reset_token(token) == first != second
-    assert timedelta(seconds=app.config["PASSWORD_RESET_MAX_AGE_SECONDS"]) == timedelta(hours=1)
+    forged = services._serializer("accounts.reset-password").dumps([second.id, "0" * 24])
+    with pytest.raises(DomainError):
+        services.user_for_reset_token(forged)

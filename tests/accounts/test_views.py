@@ -210,24 +210,7 @@ def test_successful_log_ins_do_not_use_up_the_throttle(client, db):
         client.post("/account/logout")
 
 
-def test_forwarded_for_is_ignored_without_a_configured_proxy(app, client, db):
-    client.post(
-        "/account/login",
-        data={"email": "x@example.edu.cn", "password": "whatever 1"},
-        headers={"X-Forwarded-For": "1.2.3.4"},
-    )
-    from competition.core.audit import AuditEntry  # noqa: F401 - nothing audited for unknown users
-
-    with app.test_request_context(
-        "/", headers={"X-Forwarded-For": "1.2.3.4"}, environ_base={"REMOTE_ADDR": "127.0.0.9"}
-    ):
-        from flask import request
-
-        assert request.remote_addr == "127.0.0.9"
-
-
-@pytest.mark.app_config(TRUSTED_PROXIES=1)
-def test_forwarded_for_is_used_behind_one_trusted_proxy(app):
+def _remote_address_seen_by_the_app(app, headers) -> str:
     seen = {}
 
     @app.get("/_probe")
@@ -237,8 +220,17 @@ def test_forwarded_for_is_used_behind_one_trusted_proxy(app):
         seen["addr"] = request.remote_addr
         return "ok"
 
-    app.test_client().get("/_probe", headers={"X-Forwarded-For": "203.0.113.7"})
-    assert seen["addr"] == "203.0.113.7"
+    app.test_client().get("/_probe", headers=headers, environ_base={"REMOTE_ADDR": "127.0.0.9"})
+    return seen["addr"]
+
+
+def test_forwarded_for_is_ignored_without_a_configured_proxy(app):
+    assert _remote_address_seen_by_the_app(app, {"X-Forwarded-For": "203.0.113.7"}) == "127.0.0.9"
+
+
+@pytest.mark.app_config(TRUSTED_PROXIES=1)
+def test_forwarded_for_is_used_behind_one_trusted_proxy(app):
+    assert _remote_address_seen_by_the_app(app, {"X-Forwarded-For": "203.0.113.7"}) == "203.0.113.7"
 
 
 def test_reset_request_answers_the_same_for_known_and_unknown_addresses(client, db, outbox):
@@ -400,3 +392,12 @@ def test_resend_verification_answers_the_same_for_any_address(client, db, outbox
     assert pages[0] == pages[1] == pages[2]
     assert [m["To"] for m in outbox] == ["new@example.edu.cn"]
     assert _count(db, OutboxMessage) == 1
+
+
+def test_welcome_message_is_in_the_users_own_language(client, db):
+    factories.user(email="en@example.edu.cn", password="right password", locale="en", real_name="Li")
+    db.session.commit()
+    page = client.post(
+        "/account/login", data={"email": "en@example.edu.cn", "password": "right password"}, follow_redirects=True
+    ).get_data(as_text=True)
+    assert "Welcome back, Li." in page
