@@ -1,8 +1,10 @@
 """Every model module, imported in one place so the metadata (and Alembic) sees all tables."""
 
 from competition.accounts.models import CompetitionRole, User  # noqa: F401
-from competition.competitions.models import Competition  # noqa: F401
+from competition.competitions.models import Competition, Track  # noqa: F401
 from competition.core.audit import AuditEntry  # noqa: F401
 from competition.core.jobs import Job  # noqa: F401
 from competition.core.mail import OutboxMessage  # noqa: F401
 from competition.institutions.models import Institution  # noqa: F401
+from competition.rounds.models import Round, RoundEntry  # noqa: F401
+from competition.teams.models import Advisor, Team, TeamInvitation, TeamMember  # noqa: F401

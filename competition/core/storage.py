@@ -1,0 +1,101 @@
+"""Files under `instance/uploads/`, stored under generated names.
+
+A file is streamed to a temporary name in the same folder, hashed on the way, then renamed into
+place: a reader never sees half a file, and a failure leaves nothing behind. The original (often
+Chinese) name is kept by the caller for display and download, never used as a path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from flask import current_app
+
+CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    key: str
+    size: int
+    sha256: str
+
+
+def upload_root() -> Path:
+    root = Path(current_app.instance_path) / "uploads"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def path_for(key: str) -> Path:
+    """The path of a stored key; keys are generated here, but a forged one still stays inside the root."""
+    root = upload_root().resolve()
+    path = (root / key).resolve()
+    if root not in path.parents:
+        raise ValueError("storage key outside the upload root")
+    return path
+
+
+def save(stream: BinaryIO, *, folder: str, suffix: str = "", max_bytes: int | None = None) -> StoredFile:
+    """Stream `stream` into `folder` under a new name; raises ValueError past `max_bytes`."""
+    key = f"{folder}/{uuid.uuid4().hex}{suffix}"
+    final = path_for(key)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    partial = final.with_name(final.name + ".part")
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with partial.open("wb") as handle:
+            while chunk := stream.read(CHUNK):
+                size += len(chunk)
+                if max_bytes is not None and size > max_bytes:
+                    raise ValueError("file too large")
+                digest.update(chunk)
+                handle.write(chunk)
+            handle.flush()
+            os.fsync(handle.fileno())
+        partial.replace(final)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return StoredFile(key=key, size=size, sha256=digest.hexdigest())
+
+
+def delete(key: str | None) -> None:
+    if key:
+        path_for(key).unlink(missing_ok=True)
+
+
+_DELETE_KEY = "storage_delete_after_commit"
+
+
+def delete_after_commit(key: str | None) -> None:
+    """Remove a replaced file once the transaction that replaced it has committed (never before)."""
+    from competition.extensions import db
+
+    if key:
+        db.session().info.setdefault(_DELETE_KEY, []).append(key)
+
+
+def _register_session_events() -> None:
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    @event.listens_for(Session, "after_commit")
+    def _delete_replaced_files(session) -> None:
+        for key in session.info.pop(_DELETE_KEY, []):
+            with contextlib.suppress(OSError, ValueError, RuntimeError):  # a leftover file is harmless
+                delete(key)
+
+    @event.listens_for(Session, "after_rollback")
+    def _keep_files(session) -> None:
+        session.info.pop(_DELETE_KEY, None)
+
+
+_register_session_events()
