@@ -107,13 +107,22 @@ def _register_blueprints(app: Flask) -> None:
     from competition import models  # noqa: F401
     from competition.accounts.views import bp as accounts_bp
     from competition.admin.views import bp as admin_bp
+    from competition.competitions.setup_views import bp as setup_bp
     from competition.competitions.views import bp as competitions_bp
     from competition.core.errors import register_error_handlers
     from competition.core.health import bp as health_bp
     from competition.core.views import bp as core_bp
     from competition.core.web import register_request_limits, register_security_headers
+    from competition.institutions.views import bp as institutions_bp
+    from competition.rounds.views import bp as rounds_bp
+    from competition.teams.excel_views import bp as team_excel_bp
+    from competition.teams.views import bp as teams_bp
 
-    for blueprint in (core_bp, health_bp, accounts_bp, competitions_bp, admin_bp):
+    blueprints = (
+        core_bp, health_bp, accounts_bp, competitions_bp, setup_bp, rounds_bp, teams_bp, team_excel_bp,
+        institutions_bp, admin_bp,
+    )  # fmt: skip
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     register_request_limits(app)
@@ -121,8 +130,13 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
+    # the policy modules register their predicates on import
+    from competition.accounts import policies as _account_policies  # noqa: F401
+    from competition.competitions import policies as _competition_policies  # noqa: F401
     from competition.core import i18n
     from competition.core.permissions import POLICIES
+    from competition.rounds import policies as _round_policies  # noqa: F401
+    from competition.teams import policies as _team_policies  # noqa: F401
 
     app.jinja_env.globals.update(POLICIES)
     app.jinja_env.globals.update(
@@ -131,3 +145,6 @@ def _register_template_helpers(app: Flask) -> None:
         language_names=i18n.LANGUAGE_NAMES,
     )
     app.jinja_env.filters["local_datetime"] = i18n.local_datetime
+    from competition.core.markdown import render_markdown
+
+    app.jinja_env.filters["markdown"] = render_markdown

@@ -76,3 +76,105 @@ def grant(
     db.session.add(row)
     db.session.flush()
     return row
+
+
+def track(contest: Competition, code: str = "idea", **fields):
+    from competition.competitions.models import Track
+
+    row = Track(
+        competition=contest,
+        code=code,
+        name_zh=fields.pop(
+            "name_zh", {"idea": "创意组", "startup": "初创组", "growth": "成长组"}.get(code, f"{code}组")
+        ),
+        name_en=fields.pop("name_en", f"{code.title()} track"),
+        position=fields.pop("position", 0),
+        **fields,
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def member_profile(person: User, institution_row: Institution | None = None, **fields):
+    from competition.teams.rules import MemberProfile
+
+    values = {
+        "real_name": person.real_name,
+        "student_number": f"2023{person.id:06d}",
+        "institution": institution_row or person.institution,
+        "department": "计算机学院",
+        "major": "软件工程",
+        "degree_level": "bachelor",
+        "enrollment_year": 2023,
+        "graduation_year": 2027,
+        "phone": None,
+    }
+    values.update(fields)
+    return MemberProfile(**values)
+
+
+def team(
+    contest: Competition | None = None,
+    *,
+    leader: User | None = None,
+    members: int = 2,
+    state: str = "draft",
+    institution_row: Institution | None = None,
+    track_row=None,
+    name: str | None = None,
+    advisors: int = 0,
+):
+    """A team built with real rows: a leader plus `members` other members (so 3 people by default)."""
+    from competition.teams.models import Advisor, MemberRole, Team, TeamMember
+
+    contest = contest or competition()
+    institution_row = institution_row or (leader.institution if leader else institution("SCU"))
+    if track_row is None:
+        track_row = contest.tracks[0] if contest.tracks else track(contest)
+    leader = leader or user(institution=institution_row)
+    number = next(_sequence)
+    row = Team(
+        competition=contest,
+        track=track_row,
+        institution=institution_row,
+        name=name or f"测试团队{number}",
+        project_title=f"测试项目{number}",
+        leader=leader,
+        state=state,
+        member_count=1 + members,
+    )
+    db.session.add(row)
+    people = [(leader, MemberRole.LEADER)] + [
+        (user(institution=institution_row), MemberRole.MEMBER) for _ in range(members)
+    ]
+    for person, role in people:
+        profile = member_profile(person, institution_row)
+        row.members.append(TeamMember(user=person, role=role.value, **profile.as_columns()))
+        grant_if_missing(person, contest, "student")
+    for index in range(advisors):
+        row.advisors.append(Advisor(name=f"指导教师{index + 1}", title="副教授", institution=institution_row))
+    db.session.flush()
+    return row
+
+
+def grant_if_missing(person: User, contest: Competition, role: str) -> None:
+    if Role(role) not in person.roles_in(contest):
+        grant(person, contest, role)
+
+
+def round_(contest: Competition, **fields):
+    from competition.rounds.models import Round
+
+    row = Round(
+        competition=contest,
+        position=fields.pop("position", 1),
+        name_zh=fields.pop("name_zh", "校赛"),
+        name_en=fields.pop("name_en", "School round"),
+        level=fields.pop("level", "institution"),
+        entry_rule=fields.pop("entry_rule", "all_approved"),
+        **fields,
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row
