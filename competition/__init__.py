@@ -116,10 +116,11 @@ def _register_blueprints(app: Flask) -> None:
     from competition.institutions.views import bp as institutions_bp
     from competition.rounds.views import bp as rounds_bp
     from competition.teams.excel_views import bp as team_excel_bp
+    from competition.teams.review_views import bp as team_review_bp
     from competition.teams.views import bp as teams_bp
 
     blueprints = (
-        core_bp, health_bp, accounts_bp, competitions_bp, setup_bp, rounds_bp, teams_bp, team_excel_bp,
+        core_bp, health_bp, accounts_bp, competitions_bp, setup_bp, rounds_bp, teams_bp, team_review_bp, team_excel_bp,
         institutions_bp, admin_bp,
     )  # fmt: skip
     for blueprint in blueprints:

@@ -100,6 +100,8 @@ class BaseConfig:
     RESET_LIMIT_PER_ACCOUNT = "3 per hour"
     RESET_LIMIT_PER_ADDRESS = "10 per hour"
     REGISTER_LIMIT_PER_ADDRESS = "10 per hour"
+    #: wrong team invitation codes or links, per address
+    INVITE_CODE_LIMIT = "20 per hour"
 
     PASSWORD_RESET_MAX_AGE_SECONDS = 60 * 60
     EMAIL_VERIFY_MAX_AGE_SECONDS = 3 * 24 * 60 * 60

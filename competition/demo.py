@@ -1,23 +1,30 @@
 """Demonstration data: the alliance's 2026 competition with one log-in per role.
 
-Built from the alliance's institution list; every account shares one password so that a new user
-can try each role at once. Never load this into production.
+Built from the alliance's institution list: four tracks; two institution-level school rounds (one
+per pair of tracks, with different quotas) feeding the alliance's online review, then the final
+roadshow; teams from both sides in every state, with members, advisors and recommendations. Every
+account shares one password so that a new user can try each role at once. Never load this into
+production.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
+from datetime import datetime
 
 from sqlalchemy import select
 
 from competition.accounts.models import CompetitionRole, Role, User
 from competition.accounts.services import hash_password
-from competition.competitions.models import Competition, CompetitionState
+from competition.competitions.models import Competition, CompetitionState, Track
 from competition.core import audit
-from competition.core.time import utcnow
+from competition.core.time import SHANGHAI, utcnow
 from competition.extensions import db
 from competition.institutions.models import Institution
 from competition.institutions.services import load_institutions
+from competition.rounds.models import EntrySource, QuotaKind, Round, RoundEntry, RoundEntryRule, RoundLevel
+from competition.teams.models import Advisor, MemberRole, Team, TeamMember, TeamState
 
 DEMO_PASSWORD = "Demo2026!"  # noqa: S105 - printed on purpose: demo data only
 DEMO_DOMAIN = "demo.cy-alliance.cn"
@@ -30,6 +37,7 @@ DEMO_PEOPLE = [
     ("scu-office", "四川大学创新创业学院 李静", "SCU", Role.INSTITUTION_ORGANIZER, False),
     ("cqu-office", "重庆大学就业指导中心 陈刚", "CQU", Role.INSTITUTION_ORGANIZER, False),
     ("sisu-office", "四川外国语大学 周琳", "SISU", Role.INSTITUTION_ORGANIZER, False),
+    ("uestc-office", "电子科技大学 何平", "UESTC", Role.INSTITUTION_ORGANIZER, False),
     ("judge", "张建国 教授", "CQUPT", Role.JUDGE, False),
     ("judge2", "刘晓燕 教授", "SWJTU", Role.JUDGE, False),
     ("judge3", "赵磊 投资人", "SWUFE", Role.JUDGE, False),
@@ -49,33 +57,128 @@ PRINTED_ROLES = {
     "student": "student / 学生",
 }
 
+TRACKS = [
+    ("idea", "创意组", "Idea"),
+    ("startup", "初创组", "Start-up"),
+    ("growth", "成长组", "Growth"),
+    ("public", "公益组", "Public benefit"),
+]
+
+#: (leader's e-mail local part or None, institution, track, state, team name, project title)
+DEMO_TEAMS = [
+    ("student", "UESTC", "idea", TeamState.APPROVED, "芯火团队", "面向县域医院的低成本超声辅助诊断"),
+    ("student2", "SCU", "startup", TeamState.SUBMITTED, "蜀锦新生", "非遗蜀锦的数字化设计与电商运营"),
+    ("student3", "CQU", "growth", TeamState.APPROVED, "山城智运", "山地城市无人机末端配送"),
+    ("student4", "SISU", "public", TeamState.RETURNED, "译路同行", "面向外籍来渝务工人员的语言服务平台"),
+    ("student5", "SWU", "idea", TeamState.DRAFT, "桑梓农创", "柑橘园病虫害识别小程序"),
+    ("student6", "SICAU", "public", TeamState.WITHDRAWN, "雅安茶语", "藏茶产业助农直播"),
+    (None, "SCU", "idea", TeamState.APPROVED, "华西智护", "社区老人跌倒风险智能监测"),
+    (None, "SCU", "idea", TeamState.APPROVED, "锦江数据", "川菜标准化配方数据平台"),
+    (None, "SCU", "startup", TeamState.APPROVED, "望江储能", "退役动力电池梯次利用"),
+    (None, "SCU", "growth", TeamState.DRAFT, "川大熊猫", "大熊猫文创 IP 授权"),
+    (None, "UESTC", "idea", TeamState.APPROVED, "清水河光电", "可穿戴柔性光电传感器"),
+    (None, "UESTC", "startup", TeamState.SUBMITTED, "电波科技", "低空通信感知一体化基站"),
+    (None, "UESTC", "growth", TeamState.APPROVED, "成电芯片", "车规级 MCU 国产替代"),
+    (None, "SWJTU", "growth", TeamState.RETURNED, "九里轨道", "轨道交通钢轨智能巡检"),
+    (None, "SWUFE", "public", TeamState.APPROVED, "光华普惠", "乡村小微企业普惠金融咨询"),
+    (None, "CQU", "idea", TeamState.APPROVED, "缙云新材", "建筑垃圾再生骨料"),
+    (None, "CQU", "startup", TeamState.SUBMITTED, "渝见未来", "智慧停车共享平台"),
+    (None, "CQU", "growth", TeamState.APPROVED, "嘉陵电驱", "摩托车电驱动系统"),
+    (None, "CQU", "public", TeamState.APPROVED, "山城守护", "山区留守儿童心理陪伴"),
+    (None, "SISU", "idea", TeamState.APPROVED, "歌乐山语", "AI 多语种导游讲解"),
+    (None, "SISU", "startup", TeamState.DRAFT, "川外出海", "跨境电商本地化服务"),
+    (None, "CQUPT", "growth", TeamState.APPROVED, "南山物联", "工业设备预测性维护"),
+    (None, "CQUPT", "idea", TeamState.RETURNED, "邮电云枢", "中小企业私有云一体机"),
+    (None, "SWU", "public", TeamState.SUBMITTED, "北碚蚕桑", "蚕桑产业乡村振兴"),
+    (None, "SCFAI", "startup", TeamState.APPROVED, "黄桷坪设计", "城市更新公共艺术设计"),
+    (None, "CQMU", "growth", TeamState.WITHDRAWN, "医渝康", "基层慢病管理平台"),
+]
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾"
+GIVEN_NAMES = [
+    "子涵",
+    "浩然",
+    "雨桐",
+    "思远",
+    "欣怡",
+    "宇航",
+    "梓萱",
+    "俊杰",
+    "诗琪",
+    "博文",
+    "佳怡",
+    "嘉懿",
+    "明轩",
+    "一诺",
+]
+DEPARTMENTS = [("计算机学院", "软件工程"), ("经济学院", "金融学"), ("机械工程学院", "机械设计"), ("外国语学院", "英语"),
+               ("公共管理学院", "社会工作"), ("材料学院", "材料科学与工程")]  # fmt: skip
+ADVISORS = [("刘建华", "教授"), ("陈红", "副教授"), ("杨帆", "讲师"), ("周立群", "研究员")]
+
 
 def demo_email(local_part: str) -> str:
     return f"{local_part}@{DEMO_DOMAIN}"
 
 
+def _shanghai(year: int, month: int, day: int, hour: int = 0) -> datetime:
+    return datetime(year, month, day, hour, tzinfo=SHANGHAI)
+
+
 def load() -> Competition:
     load_institutions()
     institutions = {inst.code: inst for inst in db.session.scalars(select(Institution))}
+    competition = _competition()
+    tracks = {code: Track(competition=competition, code=code, name_zh=zh, name_en=en, position=index)
+              for index, (code, zh, en) in enumerate(TRACKS)}  # fmt: skip
+    db.session.add_all(tracks.values())
+    password_hash = hash_password(DEMO_PASSWORD)
+    people = _people(competition, institutions, password_hash)
+    db.session.flush()
+    teams = _teams(competition, institutions, tracks, people, password_hash)
+    rounds = _rounds(competition, tracks)
+    db.session.flush()
+    _recommend(rounds, teams, people["organizer"])
+    audit.record(None, "demo.load", competition)
+    db.session.flush()
+    return competition
+
+
+def _competition() -> Competition:
     competition = Competition(
         code="CY2026",
         year=2026,
         name_zh="2026年成渝地区双城经济圈高校就业创业联盟创新创业大赛",
         name_en="2026 Chengdu–Chongqing Twin-City University Employment and Entrepreneurship Alliance Competition",
         description_zh=(
-            "由成渝地区双城经济圈高校就业创业协同发展联盟主办，川渝两地高校联合承办。"
-            "各校先举办校赛并推荐优秀团队，联盟组织网络评审与决赛路演。"
+            "由**成渝地区双城经济圈高校就业创业协同发展联盟**主办，川渝两地高校联合承办。\n\n"
+            "- 各校举办校赛并按名额推荐优秀团队；\n- 联盟组织网络评审；\n- 决赛以现场路演形式进行。"
         ),
         description_en=(
-            "Hosted by the alliance of universities of the Chengdu–Chongqing Twin-City Economic Circle. "
-            "Each university runs its own round and recommends its best teams; the alliance runs the "
-            "online review and the final roadshow."
+            "Hosted by the **University Employment and Entrepreneurship Cooperative Development Alliance** "
+            "of the Chengdu–Chongqing Twin-City Economic Circle.\n\n"
+            "- Each university runs its school round and recommends teams within its quota;\n"
+            "- the alliance runs the online review;\n- the final is a live roadshow."
         ),
+        host_zh="成渝地区双城经济圈高校就业创业协同发展联盟",
+        host_en="Chengdu–Chongqing University Employment and Entrepreneurship Alliance",
+        co_hosts_zh="四川大学\n重庆大学",
+        co_hosts_en="Sichuan University\nChongqing University",
         state=CompetitionState.REGISTRATION.value,
+        max_teams_per_student=2,
+        min_graduation_year=2021,
+        max_graduation_year=2031,
+        registration_opens_at=_shanghai(2026, 9, 1),
+        registration_closes_at=_shanghai(2027, 1, 10, 17),
+        submission_deadline=_shanghai(2027, 1, 20, 17),
+        publication_at=_shanghai(2027, 4, 15, 10),
     )
     db.session.add(competition)
-    password_hash = hash_password(DEMO_PASSWORD)
+    return competition
+
+
+def _people(competition, institutions, password_hash) -> dict[str, User]:
     now = utcnow()
+    people = {}
     for local_part, real_name, institution_code, role, is_admin in DEMO_PEOPLE:
         user = User(
             email=demo_email(local_part),
@@ -87,6 +190,7 @@ def load() -> Competition:
             locale="zh_Hans_CN",
         )
         db.session.add(user)
+        people[local_part] = user
         if role is not None:
             db.session.add(
                 CompetitionRole(
@@ -96,9 +200,109 @@ def load() -> Competition:
                     institution=institutions[institution_code] if role == Role.INSTITUTION_ORGANIZER else None,
                 )
             )
-    db.session.flush()
-    audit.record(None, "demo.load", competition)
-    return competition
+    return people
+
+
+def _teams(competition, institutions, tracks, people, password_hash) -> list[Team]:
+    names = (f"{surname}{given}" for surname, given in itertools.product(SURNAMES, GIVEN_NAMES))
+    numbers = itertools.count(1)
+    teams = []
+    now = utcnow()
+    for index, (leader_key, code, track_code, state, team_name, title) in enumerate(DEMO_TEAMS):
+        institution = institutions[code]
+        leader = people.get(leader_key) if leader_key else None
+        size = 3 + index % 3
+        members: list[User] = [leader] if leader else []
+        while len(members) < size:
+            number = next(numbers)
+            student = User(
+                email=demo_email(f"s{number:03d}"),
+                password_hash=password_hash,
+                real_name=next(names),
+                institution=institution,
+                email_verified_at=now,
+            )
+            db.session.add(student)
+            members.append(student)
+        team = Team(
+            competition=competition,
+            track=tracks[track_code],
+            institution=institution,
+            name=team_name,
+            project_title=title,
+            leader=members[0],
+            state=state.value,
+            member_count=len(members),
+            submitted_at=now if state != TeamState.DRAFT else None,
+            return_reason="请补充每位成员的学籍信息，并说明项目与成渝协同的关系。"
+            if state == TeamState.RETURNED
+            else None,
+        )
+        db.session.add(team)
+        for position, person in enumerate(members):
+            department, major = DEPARTMENTS[(index + position) % len(DEPARTMENTS)]
+            enrolled = 2022 + (index + position) % 3
+            team.members.append(
+                TeamMember(
+                    user=person,
+                    role=(MemberRole.LEADER if position == 0 else MemberRole.MEMBER).value,
+                    real_name=person.real_name,
+                    student_number=f"{enrolled}{institution.id:03d}{index:02d}{position:02d}",
+                    institution=institution,
+                    department=department,
+                    major=major,
+                    degree_level="master" if position == 1 and index % 4 == 0 else "bachelor",
+                    enrollment_year=enrolled,
+                    graduation_year=enrolled + 4,
+                )
+            )
+            if not (leader is not None and person is leader):
+                db.session.add(CompetitionRole(user=person, competition=competition, role=Role.STUDENT.value))
+        for advisor_name, title in ADVISORS[: 1 + index % 2]:
+            team.advisors.append(Advisor(name=advisor_name, title=title, institution=institution))
+        teams.append(team)
+    return teams
+
+
+def _rounds(competition, tracks) -> dict[str, Round]:
+    online = Round(competition=competition, position=2, name_zh="联盟网络评审", name_en="Alliance online review",
+                   level=RoundLevel.ALLIANCE.value, entry_rule=RoundEntryRule.ADVANCED.value,
+                   judging_opens_at=_shanghai(2027, 2, 20), judging_closes_at=_shanghai(2027, 3, 10, 17))  # fmt: skip
+    final = Round(competition=competition, position=3, name_zh="联盟决赛路演", name_en="Alliance final roadshow",
+                  level=RoundLevel.ALLIANCE.value, entry_rule=RoundEntryRule.ADVANCED.value,
+                  judging_opens_at=_shanghai(2027, 4, 10, 9), judging_closes_at=_shanghai(2027, 4, 10, 18))  # fmt: skip
+    school_a = Round(competition=competition, position=1, name_zh="校赛（创意组·初创组）",
+                     name_en="School round (idea and start-up)", level=RoundLevel.INSTITUTION.value,
+                     entry_rule=RoundEntryRule.ALL_APPROVED.value, next_round=online,
+                     quota_kind=QuotaKind.COUNT.value, quota_value=2,
+                     judging_opens_at=_shanghai(2027, 1, 21), judging_closes_at=_shanghai(2027, 2, 10, 17))  # fmt: skip
+    school_a.tracks = [tracks["idea"], tracks["startup"]]
+    school_b = Round(competition=competition, position=1, name_zh="校赛（成长组·公益组）",
+                     name_en="School round (growth and public benefit)", level=RoundLevel.INSTITUTION.value,
+                     entry_rule=RoundEntryRule.ALL_APPROVED.value, next_round=online,
+                     quota_kind=QuotaKind.PERCENT.value, quota_value=50,
+                     judging_opens_at=_shanghai(2027, 1, 21), judging_closes_at=_shanghai(2027, 2, 10, 17))  # fmt: skip
+    school_b.tracks = [tracks["growth"], tracks["public"]]
+    db.session.add_all([school_a, school_b, online, final])
+    return {"school_a": school_a, "school_b": school_b, "online": online, "final": final}
+
+
+def _recommend(rounds, teams, organizer) -> None:
+    """四川大学 has used both of its places in school round A; others have started recommending."""
+    by_name = {team.name: team for team in teams}
+    for round_key, team_name in (("school_a", "华西智护"), ("school_a", "锦江数据"), ("school_b", "山城智运"),
+                                 ("school_a", "芯火团队")):  # fmt: skip
+        team = by_name[team_name]
+        db.session.add(
+            RoundEntry(
+                round_id=rounds["online"].id,
+                team=team,
+                institution_id=team.institution_id,
+                from_round_id=rounds[round_key].id,
+                source=EntrySource.RECOMMENDED.value,
+                created_by_id=organizer.id,
+            )
+        )
 
 
 def print_logins(echo: Callable[[str], None]) -> None:

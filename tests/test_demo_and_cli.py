@@ -48,3 +48,22 @@ def test_institutions_load_is_idempotent(app):
     runner = app.test_cli_runner()
     assert "28 institution(s)" in runner.invoke(args=["institutions", "load"]).output
     assert "0 institution(s)" in runner.invoke(args=["institutions", "load"]).output
+
+
+def test_demo_has_school_rounds_feeding_an_alliance_round_and_teams_in_every_state(app):
+    from competition.rounds.models import Round, RoundEntry
+    from competition.teams.models import Team, TeamState
+
+    app.test_cli_runner().invoke(args=["demo", "load"])
+    rounds = db.session.scalars(select(Round).order_by(Round.position)).all()
+    school = [r for r in rounds if r.level == "institution"]
+    assert len(school) == 2 and all(r.quota_kind and r.next_round.level == "alliance" for r in school)
+    assert school[0].next_round_id == school[1].next_round_id
+    for side in ("sichuan", "chongqing"):
+        states = {
+            team.state for team in db.session.scalars(select(Team).join(Institution).where(Institution.side == side))
+        }
+        assert states == {state.value for state in TeamState}, side
+    for team in db.session.scalars(select(Team)):
+        assert team.member_count == len(team.members) and team.members[0].role == "leader"
+    assert db.session.scalar(select(func.count(RoundEntry.id))) >= 3

@@ -8,6 +8,7 @@ import pytest
 
 from competition.core.mail import queue_mail
 from competition.extensions import db
+from competition.rounds.models import RoundEntry
 from tests import factories
 
 LOGIN = "login"  # anonymous is sent to the log-in page
@@ -33,6 +34,8 @@ MANAGERS = {
     "organizer": OK_OR_REDIRECT,
     "admin": OK_OR_REDIRECT,
 }
+#: a file that does not exist yet (the sweep's competition has no logo)
+NOT_FOUND = dict.fromkeys(("anonymous", "student", "judge", "other_organizer", "organizer", "admin"), {404})
 
 ROUTES: dict[str, dict] = {
     "static": PUBLIC,
@@ -61,6 +64,25 @@ ROUTES: dict[str, dict] = {
     },
     "competitions.people": MANAGERS,
     "competitions.revoke": MANAGERS,
+    "competitions.logo": NOT_FOUND,
+    "setup.general": MANAGERS,
+    "setup.change_state": MANAGERS,
+    "setup.rules": MANAGERS,
+    "setup.timeline": MANAGERS,
+    "setup.logo": MANAGERS,
+    "setup.tracks": MANAGERS,
+    "setup.edit_track": MANAGERS,
+    "setup.delete_track": MANAGERS,
+    "rounds.index": PUBLIC,
+    "rounds.new": MANAGERS,
+    "rounds.edit": MANAGERS,
+    "rounds.detail": MANAGERS,
+    "rounds.recommend": MANAGERS,
+    "rounds.withdraw": MANAGERS,
+    "rounds.delete": MANAGERS,
+    "institutions.index": ADMIN_ONLY,
+    "institutions.new": ADMIN_ONLY,
+    "institutions.edit": ADMIN_ONLY,
     "admin.index": ADMIN_ONLY,
     "admin.users": ADMIN_ONLY,
     "admin.user_detail": ADMIN_ONLY,
@@ -99,6 +121,23 @@ def world(app):
     factories.grant(people["organizer"], contest, "organizer")
     target = factories.user()
     grant = factories.grant(target, contest, "judge")
+    track = factories.track(contest, "idea")
+    factories.team(contest, track_row=track)  # a track in use: the sweep's POST cannot delete it
+    # a school round recommending to a final, with two teams recommended: the sweep's POSTs (withdraw,
+    # recommend, delete) leave at least one recommendation, so the round is never deleted
+    final = factories.round_(contest, position=2, name_zh="决赛", level="alliance", entry_rule="advanced")
+    school = factories.round_(contest, position=1, next_round=final, quota_kind="count", quota_value=5)
+    recommended = [factories.team(contest, state="approved") for _ in range(2)]
+    for team in recommended:
+        db.session.add(
+            RoundEntry(
+                round_id=final.id,
+                team=team,
+                institution_id=team.institution_id,
+                from_round_id=school.id,
+                source="recommended",
+            )
+        )
     message = queue_mail(
         to=target.email, template="accounts/emails/verify_email", locale="en", user=target, verify_url="x", valid_days=3
     )
@@ -106,7 +145,11 @@ def world(app):
     values = {
         "code": contest.code,
         "grant_id": grant.id,
+        "track_id": track.id,
         "user_id": target.id,
+        "round_id": school.id,
+        "team_id": recommended[0].id,
+        "institution_id": recommended[0].institution_id,
         "message_id": message.id,
         "token": "not-a-valid-token",
         "filename": "css/app.css",

@@ -10,6 +10,7 @@ import io
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from flask_babel import lazy_gettext as _l
@@ -25,6 +26,7 @@ CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,31}$")
 TRACK_CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 LOGO_MAX_BYTES = 2 * 1024 * 1024
 LOGO_FORMATS = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp"}
+LOGO_MIMETYPES = {".png": "image/png", ".jpg": "image/jpeg", ".webp": "image/webp"}
 
 #: the organizer actions that move a competition from one state to another
 TRANSITIONS: dict[CompetitionState, tuple[CompetitionState, ...]] = {
@@ -172,6 +174,20 @@ def set_logo(competition: Competition, *, actor: User, stream: BinaryIO) -> None
     audit.record(actor, "competition.set_logo", competition, size=stored.size, sha256=stored.sha256)
     db.session.flush()
     storage.delete_after_commit(old_key)
+
+
+def logo_file(competition: Competition) -> tuple[Path, str] | None:
+    """The stored logo's path and image mimetype, or None when there is none (or it went missing)."""
+    if not competition.logo_key:
+        return None
+    mimetype = LOGO_MIMETYPES.get(PurePosixPath(competition.logo_key).suffix)
+    try:
+        path = storage.path_for(competition.logo_key)
+    except ValueError:
+        return None
+    if mimetype is None or not path.is_file():
+        return None
+    return path, mimetype
 
 
 def change_state(competition: Competition, *, actor: User, target: CompetitionState) -> None:

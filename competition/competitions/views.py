@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -34,6 +34,22 @@ def _load(code: str) -> Competition:
 def detail(code: str):
     competition = _load(code)
     return render_template("competitions/detail.html", competition=competition)
+
+
+@bp.get("/<code>/logo")
+def logo(code: str):
+    """The competition's logo, for whoever may see the competition (a draft's only to its managers)."""
+    competition = _load(code)
+    found = services.logo_file(competition)
+    if found is None:
+        abort(404)
+    path, mimetype = found
+    response = send_file(path, mimetype=mimetype, conditional=True, etag=True, max_age=300)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if not competition.is_public:
+        response.cache_control.public = False
+        response.cache_control.private = True
+    return response
 
 
 @bp.post("/<code>/join")

@@ -93,7 +93,10 @@ def register_error_handlers(app: Flask) -> None:
     def unexpected_error(error: Exception):
         if isinstance(error, HTTPException):
             return http_error(error)
-        if app.config.get("PROPAGATE_EXCEPTIONS"):
+        propagate = app.config.get("PROPAGATE_EXCEPTIONS")
+        if propagate is None:
+            propagate = app.testing or app.debug  # Flask's own rule: tests and the debugger see the error
+        if propagate:
             raise error
         log.exception("unhandled error on %s %s", request.method, request.path)
         from competition.extensions import db
