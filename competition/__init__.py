@@ -66,10 +66,13 @@ def create_app(config: Mapping[str, Any] | str | None = None) -> Flask:
 
 def _init_extensions(app: Flask) -> None:
     from competition.core import i18n
+    from competition.core.web import register_request_limits
     from competition.extensions import babel, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
+    # before CSRF: its check reads the form, which must already be bounded by the body limit
+    register_request_limits(app)
     csrf.init_app(app)
     babel.init_app(
         app,
@@ -112,7 +115,7 @@ def _register_blueprints(app: Flask) -> None:
     from competition.core.errors import register_error_handlers
     from competition.core.health import bp as health_bp
     from competition.core.views import bp as core_bp
-    from competition.core.web import register_request_limits, register_security_headers
+    from competition.core.web import register_security_headers
     from competition.institutions.views import bp as institutions_bp
     from competition.rounds.views import bp as rounds_bp
     from competition.teams.excel_views import bp as team_excel_bp
@@ -126,7 +129,6 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     register_error_handlers(app)
-    register_request_limits(app)
     register_security_headers(app)
 
 

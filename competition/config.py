@@ -66,8 +66,9 @@ class BaseConfig:
     #: how many reverse proxies in front of the app may set X-Forwarded-*; 0 trusts none.
     TRUSTED_PROXIES = 0
 
-    #: form fields (not files) larger than this are refused with 413 before any work is done.
-    MAX_FORM_MEMORY_SIZE = 64 * 1024
+    #: one form field (not a file) larger than this is refused with 413. Werkzeug reads multipart
+    #: data in 64 KiB chunks and checks them against this too, so it must stay well above that.
+    MAX_FORM_MEMORY_SIZE = 256 * 1024
     MAX_FORM_PARTS = 1000
     #: the largest upload (a 500 MB video plus its form); only views marked @accepts_uploads get it
     MAX_CONTENT_LENGTH = 600 * 1024 * 1024

@@ -83,19 +83,36 @@ class IsolatedClient(FlaskClient):
         return response
 
 
-@pytest.fixture
-def app(request, _schema, database_url, instance_path):
-    marker = request.node.get_closest_marker("app_config")
-    extra = dict(marker.kwargs) if marker else {}
+def _new_app(database_url: str, instance_path: str, **extra):
     app = create_app(_settings(database_url, instance_path, **extra))
     app.test_client_class = IsolatedClient
+    return app
+
+
+@pytest.fixture(scope="session")
+def _shared_app(_schema, database_url, instance_path):
+    """One app for every test without `app_config` (building an app costs ~80 ms of URL rules)."""
+    return _new_app(database_url, instance_path)
+
+
+@pytest.fixture
+def app(request, _shared_app, database_url, instance_path):
+    """The app, with its own context and empty tables. Tests that need other settings, or that add
+    routes, mark themselves `@pytest.mark.app_config(...)` and get an app of their own; the shared
+    app's configuration is restored after each test, so a test may change `app.config` freely."""
+    marker = request.node.get_closest_marker("app_config")
+    app = _new_app(database_url, instance_path, **marker.kwargs) if marker else _shared_app
+    saved_config = dict(app.config)
     with app.app_context():
         limiter.reset()
         yield app
         _db.session.rollback()
         _empty_tables()
         _db.session.remove()
-        _db.engine.dispose()
+        if marker:
+            _db.engine.dispose()
+    app.config.clear()
+    app.config.update(saved_config)
 
 
 @pytest.fixture

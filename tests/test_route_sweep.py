@@ -9,6 +9,7 @@ import pytest
 from competition.core.mail import queue_mail
 from competition.extensions import db
 from competition.rounds.models import RoundEntry
+from competition.teams.models import Advisor, TeamInvitation
 from tests import factories
 
 LOGIN = "login"  # anonymous is sent to the log-in page
@@ -34,6 +35,23 @@ MANAGERS = {
     "organizer": OK_OR_REDIRECT,
     "admin": OK_OR_REDIRECT,
 }
+#: organizers and institution organizers of this competition (the sweep has no institution organizer)
+TEAM_OFFICES = {
+    "anonymous": LOGIN,
+    "student": {403},
+    "judge": {403},
+    "other_organizer": {403},
+    "organizer": OK,
+    "admin": OK,
+}
+#: a team page: its members and reviewers; everyone else cannot tell it exists
+TEAM_PAGE = {"anonymous": LOGIN, "student": {404}, "judge": {404}, "other_organizer": {404}, "organizer": OK, "admin": OK}
+#: the leader's actions (the sweep's team is led by none of the visitors): reviewers see the team but may not act
+TEAM_LEADER = {**TEAM_PAGE, "organizer": {403}, "admin": {403}}
+#: reviewers' actions on a team; refused ones (wrong state) come back as a redirect with a message
+TEAM_REVIEW = {**TEAM_PAGE, "organizer": {302}, "admin": {302}}
+#: an invitation code or token that does not exist
+NO_SUCH_INVITE = {"anonymous": LOGIN, "student": {404}, "judge": {404}, "other_organizer": {404}, "organizer": {404}, "admin": {404}}
 #: a file that does not exist yet (the sweep's competition has no logo)
 NOT_FOUND = dict.fromkeys(("anonymous", "student", "judge", "other_organizer", "organizer", "admin"), {404})
 
@@ -53,15 +71,6 @@ ROUTES: dict[str, dict] = {
     "accounts.profile": SIGNED_IN,
     "accounts.dashboard": SIGNED_IN,
     "competitions.detail": PUBLIC,
-    # only a signed-in person who does not hold the student role yet may join; others get 403
-    "competitions.join": {
-        "anonymous": LOGIN,
-        "student": {403},
-        "judge": {302},
-        "other_organizer": {302},
-        "organizer": {302},
-        "admin": {302},
-    },
     "competitions.people": MANAGERS,
     "competitions.revoke": MANAGERS,
     "competitions.logo": NOT_FOUND,
@@ -80,6 +89,32 @@ ROUTES: dict[str, dict] = {
     "rounds.recommend": MANAGERS,
     "rounds.withdraw": MANAGERS,
     "rounds.delete": MANAGERS,
+    "team_excel.export_xlsx": TEAM_OFFICES,
+    "team_excel.export_csv": TEAM_OFFICES,
+    "team_excel.import_template": TEAM_OFFICES,
+    "team_excel.import_teams": TEAM_OFFICES,
+    "teams.mine": SIGNED_IN,
+    "teams.create": SIGNED_IN,
+    "teams.detail": TEAM_PAGE,
+    "teams.edit": TEAM_LEADER,
+    "teams.member_profile": TEAM_LEADER,
+    "teams.invite": TEAM_LEADER,
+    "teams.regenerate_code": TEAM_LEADER,
+    "teams.revoke_invitation": TEAM_LEADER,
+    "teams.join": NO_SUCH_INVITE,
+    "teams.invitation": NO_SUCH_INVITE,
+    "teams.decline_invitation": NO_SUCH_INVITE,
+    "teams.remove_member": TEAM_LEADER,
+    "teams.transfer_leadership": TEAM_LEADER,
+    "teams.leave": TEAM_REVIEW,  # a reviewer is no member: refused with a message
+    "teams.advisor": TEAM_LEADER,
+    "teams.remove_advisor": TEAM_LEADER,
+    "teams.submit": TEAM_LEADER,
+    "teams.withdraw": TEAM_LEADER,
+    "team_review.team_list": TEAM_OFFICES,
+    "team_review.approve": TEAM_REVIEW,
+    "team_review.return_team": TEAM_REVIEW,
+    "team_review.unlock": TEAM_REVIEW,
     "institutions.index": ADMIN_ONLY,
     "institutions.new": ADMIN_ONLY,
     "institutions.edit": ADMIN_ONLY,
@@ -138,6 +173,11 @@ def world(app):
                 source="recommended",
             )
         )
+    swept = recommended[0]
+    advisor = Advisor(team=swept, name="王老师", title="教授")
+    invitation = TeamInvitation(team=swept, email="invitee@example.edu.cn")
+    db.session.add_all([advisor, invitation])
+    db.session.flush()
     message = queue_mail(
         to=target.email, template="accounts/emails/verify_email", locale="en", user=target, verify_url="x", valid_days=3
     )
@@ -148,7 +188,10 @@ def world(app):
         "track_id": track.id,
         "user_id": target.id,
         "round_id": school.id,
-        "team_id": recommended[0].id,
+        "team_id": swept.id,
+        "member_id": swept.members[1].id,
+        "advisor_id": advisor.id,
+        "invitation_id": invitation.id,
         "institution_id": recommended[0].institution_id,
         "message_id": message.id,
         "token": "not-a-valid-token",

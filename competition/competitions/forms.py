@@ -18,7 +18,7 @@ from wtforms import (
     widgets,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from competition.accounts.forms import email_field
 from competition.accounts.models import ROLE_LABELS, Role
@@ -84,7 +84,8 @@ def _strip(value):
 
 
 def _text(label, max_length: int, *, required_message=None, description=None):
-    validators = [InputRequired(message=required_message)] if required_message else [Optional()]
+    # DataRequired, not InputRequired: a name of only spaces is no name
+    validators = [DataRequired(message=required_message)] if required_message else [Optional()]
     validators.append(Length(max=max_length, message=_l("At most %(max)d characters.", max=max_length)))
     return StringField(label, filters=[_strip], validators=validators, description=description)
 
@@ -189,7 +190,7 @@ class RulesForm(FlaskForm):
     eligible_degrees = CheckboxesField(
         _l("Eligible degree levels"),
         choices=[SelectChoice(level.value, label) for level, label in DEGREE_LABELS.items()],
-        validate_choice=True,
+        validate_choice=False,  # checked below, with our own message
     )
     min_graduation_year = _optional_year(_l("Graduating in or after"))
     max_graduation_year = _optional_year(_l("Graduating in or before"))
@@ -203,6 +204,8 @@ class RulesForm(FlaskForm):
     def validate_eligible_degrees(self, field) -> None:
         if not field.data:
             raise ValidationError(_l("Please tick at least one degree level."))
+        if set(field.data) - {level.value for level in DegreeLevel}:
+            raise ValidationError(_l("Please tick only the degree levels offered."))
 
     def to_rules(self) -> Rules:
         chosen = sorted(set(self.eligible_degrees.data or []))
@@ -285,8 +288,12 @@ class StateForm(FlaskForm):
     target = SelectField(
         _l("New state"),
         choices=[SelectChoice(state.value, label) for state, label in STATE_LABELS.items()],
-        validate_choice=True,
+        validate_choice=False,  # checked below, with our own message
     )
+
+    def validate_target(self, field) -> None:
+        if field.data not in {state.value for state in CompetitionState}:
+            raise ValidationError(_l("Please choose one of the offered actions."))
 
     def target_state(self) -> CompetitionState:
         return CompetitionState(self.target.data)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from competition.accounts.models import Role
 from competition.accounts.policies import is_platform_admin
-from competition.competitions.models import Competition, CompetitionState
+from competition.competitions.models import Competition
 from competition.core.permissions import policy
 
 
@@ -29,17 +29,6 @@ def can_manage_competition(user, competition: Competition) -> bool:
 @policy
 def can_manage_roles(user, competition: Competition) -> bool:
     return can_manage_competition(user, competition)
-
-
-@policy
-def can_join_competition(user, competition: Competition) -> bool:
-    """A signed-in person enters as a student while registration is open, once."""
-    return (
-        user is not None
-        and getattr(user, "is_authenticated", False)
-        and competition.state == CompetitionState.REGISTRATION
-        and Role.STUDENT not in _roles(user, competition)
-    )
 
 
 @policy

@@ -16,7 +16,7 @@ from typing import BinaryIO
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from competition.accounts.models import Role, User
+from competition.accounts.models import User
 from competition.competitions.models import Competition, CompetitionState, DegreeLevel, Track
 from competition.core import audit, storage
 from competition.core.errors import DomainError
@@ -245,11 +245,3 @@ def delete_track(track: Track, *, actor: User) -> None:
     audit.record(actor, "track.delete", track, code=track.code)
     db.session.delete(track)
     db.session.flush()
-
-
-def join_as_student(*, user: User, competition: Competition):
-    from competition.accounts.services import grant_role
-
-    if competition.state != CompetitionState.REGISTRATION:
-        raise DomainError(_l("Registration for this competition is not open."))
-    return grant_role(actor=user, user=user, competition=competition, role=Role.STUDENT)

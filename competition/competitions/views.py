@@ -52,22 +52,6 @@ def logo(code: str):
     return response
 
 
-@bp.post("/<code>/join")
-@login_required
-def join(code: str):
-    competition = _load(code)
-    require(policies.can_join_competition(current_user, competition))
-    try:
-        services.join_as_student(user=current_user, competition=competition)
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error.message), "danger")
-    else:
-        db.session.commit()
-        flash(_("You have entered %(name)s as a student.", name=competition.name), "success")
-    return redirect(url_for("competitions.detail", code=code))
-
-
 def _grant_form() -> GrantRoleForm:
     form = GrantRoleForm()
     form.institution.choices = [SelectChoice("", "—")] + [

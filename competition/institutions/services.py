@@ -79,9 +79,7 @@ def _clean(details: InstitutionDetails, institution: Institution | None) -> dict
     """The values to store, or DomainError naming the field at fault."""
     code = unicodedata.normalize("NFKC", details.code or "").strip().upper()
     if not CODE_PATTERN.fullmatch(code):
-        raise DomainError(
-            _l("The code has 2 to 32 characters: letters A–Z, digits 0–9 and hyphens (-)."), field="code"
-        )
+        raise DomainError(_l("The code has 2 to 32 characters: letters A–Z, digits 0–9 and hyphens (-)."), field="code")
     taken = db.session.scalar(
         select(Institution.id).where(
             func.upper(Institution.code) == code,

@@ -80,7 +80,9 @@ def _check_settings(competition: Competition, round_: Round | None, settings: Ro
             raise DomainError(_l("The round teams are recommended to must come later."), field="next_round")
         if next_round.entry_rule != RoundEntryRule.ADVANCED:
             raise DomainError(
-                _l("The round teams are recommended to must take teams recommended or advanced from the previous round."),
+                _l(
+                    "The round teams are recommended to must take teams recommended or advanced from the previous round."
+                ),
                 field="next_round",
             )
     if settings.quota_kind:
@@ -117,7 +119,9 @@ def _check_edit(round_: Round, settings: RoundSettings) -> None:
     for feeder in feeders:
         if feeder.position >= settings.position:
             raise DomainError(
-                _l("%(round)s recommends its teams to this round, so this round must come after it.", round=feeder.name),
+                _l(
+                    "%(round)s recommends its teams to this round, so this round must come after it.", round=feeder.name
+                ),
                 field="position",
             )
         if settings.entry_rule != RoundEntryRule.ADVANCED:
@@ -167,9 +171,7 @@ def save_round(competition: Competition, *, actor: User, round_: Round | None, s
         tracks=[track.id for track in round_.tracks],
         next_round=round_.next_round_id,
         quota=[round_.quota_kind, round_.quota_value],
-        judging=[
-            value.isoformat() if value else None for value in (round_.judging_opens_at, round_.judging_closes_at)
-        ],
+        judging=[value.isoformat() if value else None for value in (round_.judging_opens_at, round_.judging_closes_at)],
     )
     return round_
 

@@ -200,7 +200,9 @@ def recommend(code: str, round_id: int, team_id: int):
         flash(str(error.message), "danger")
     else:
         db.session.commit()
-        flash(_("“%(team)s” has been recommended to %(round)s.", team=team.name, round=round_.next_round.name), "success")
+        flash(
+            _("“%(team)s” has been recommended to %(round)s.", team=team.name, round=round_.next_round.name), "success"
+        )
     return _back_to_round(competition, round_id)
 
 

@@ -224,6 +224,7 @@ def _remote_address_seen_by_the_app(app, headers) -> str:
     return seen["addr"]
 
 
+@pytest.mark.app_config(TRUSTED_PROXIES=0)  # an app of its own: the test adds a route
 def test_forwarded_for_is_ignored_without_a_configured_proxy(app):
     assert _remote_address_seen_by_the_app(app, {"X-Forwarded-For": "203.0.113.7"}) == "127.0.0.9"
 

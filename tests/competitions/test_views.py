@@ -24,22 +24,6 @@ def test_announced_competitions_are_listed_on_the_home_page(client):
     assert "成渝联盟大赛2026" in page and "/competitions/CY2026" in page
 
 
-def test_a_student_enters_an_open_competition_once(client, login_as):
-    contest = factories.competition(code="OPEN1")
-    user = login_as()
-    assert client.post("/competitions/OPEN1/join").status_code == 302
-    assert user.roles_in(contest) == {Role.STUDENT}
-    assert client.post("/competitions/OPEN1/join").status_code == 403
-    assert db.session.scalar(select(func.count(CompetitionRole.id))) == 1
-
-
-def test_entering_a_closed_competition_is_refused(client, login_as):
-    factories.competition(code="DONE1", state="published")
-    login_as()
-    assert client.post("/competitions/DONE1/join").status_code == 403
-    assert db.session.scalar(select(func.count(CompetitionRole.id))) == 0
-
-
 def test_organizer_grants_an_institution_organizer_role(client, login_as):
     contest = factories.competition(code="CY1")
     organizer = login_as("organizer", competition=contest)
