@@ -192,3 +192,12 @@ def login_as(app, client):
         return user
 
     return sign_in
+
+
+@pytest.fixture
+def english(app):
+    """Messages of services called outside a request come out in English (the default is Chinese)."""
+    from flask_babel import force_locale
+
+    with force_locale("en"):
+        yield

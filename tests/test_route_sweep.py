@@ -45,13 +45,27 @@ TEAM_OFFICES = {
     "admin": OK,
 }
 #: a team page: its members and reviewers; everyone else cannot tell it exists
-TEAM_PAGE = {"anonymous": LOGIN, "student": {404}, "judge": {404}, "other_organizer": {404}, "organizer": OK, "admin": OK}
+TEAM_PAGE = {
+    "anonymous": LOGIN,
+    "student": {404},
+    "judge": {404},
+    "other_organizer": {404},
+    "organizer": OK,
+    "admin": OK,
+}
 #: the leader's actions (the sweep's team is led by none of the visitors): reviewers see the team but may not act
 TEAM_LEADER = {**TEAM_PAGE, "organizer": {403}, "admin": {403}}
 #: reviewers' actions on a team; refused ones (wrong state) come back as a redirect with a message
 TEAM_REVIEW = {**TEAM_PAGE, "organizer": {302}, "admin": {302}}
 #: an invitation code or token that does not exist
-NO_SUCH_INVITE = {"anonymous": LOGIN, "student": {404}, "judge": {404}, "other_organizer": {404}, "organizer": {404}, "admin": {404}}
+NO_SUCH_INVITE = {
+    "anonymous": LOGIN,
+    "student": {404},
+    "judge": {404},
+    "other_organizer": {404},
+    "organizer": {404},
+    "admin": {404},
+}
 #: a file that does not exist yet (the sweep's competition has no logo)
 NOT_FOUND = dict.fromkeys(("anonymous", "student", "judge", "other_organizer", "organizer", "admin"), {404})
 

@@ -16,7 +16,7 @@ from competition.accounts import forms, services
 from competition.accounts.models import CompetitionRole
 from competition.core.errors import DomainError
 from competition.core.i18n import normalize_locale, select_locale
-from competition.core.web import safe_next_url
+from competition.core.web import commit_or_show, safe_next_url
 from competition.extensions import db, limiter
 from competition.institutions.models import Institution
 from competition.institutions.services import institutions_by_side
@@ -77,34 +77,27 @@ def register():
         return redirect(url_for("accounts.dashboard"))
     form = forms.RegisterForm()
     form.institution.choices = _institution_choices()
-    if form.validate_on_submit():
-        try:
-            services.register_user(
-                email=form.email.data,
-                password=form.password.data,
-                real_name=form.real_name.data,
-                institution=_chosen_institution(form),
-                phone=form.phone.data,
-                locale=select_locale(),
-            )
-        except DomainError as error:
-            db.session.rollback()
-            _attach_error(form, error)
-        else:
-            db.session.commit()
-            return render_template("accounts/check_email.html", email=form.email.data)
+    if form.validate_on_submit() and commit_or_show(
+        form,
+        lambda: services.register_user(
+            email=form.email.data,
+            password=form.password.data,
+            real_name=form.real_name.data,
+            institution=_chosen_institution(form),
+            phone=form.phone.data,
+            locale=select_locale(),
+        ),
+    ):
+        return render_template("accounts/check_email.html", email=form.email.data)
     return render_template("accounts/register.html", form=form)
 
 
 @bp.get("/verify/<token>")
 def verify_email(token: str):
-    try:
-        user = services.verify_email(token)
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error.message), "danger")
+    verified = commit_or_show(None, lambda: services.verify_email(token))
+    if not verified:
         return redirect(url_for("accounts.resend_verification"))
-    db.session.commit()
+    user = verified.value
     flash(_("Thank you, your e-mail address %(email)s is confirmed. You can log in now.", email=user.email), "success")
     return redirect(url_for("accounts.login"))
 
@@ -182,17 +175,10 @@ def reset_password(token: str):
         flash(str(error.message), "danger")
         return redirect(url_for("accounts.forgot_password"))
     form = forms.ResetPasswordForm()
-    if form.validate_on_submit():
-        try:
-            services.reset_password(token, form.password.data)
-        except DomainError as error:
-            db.session.rollback()
-            flash(str(error.message), "danger")
-        else:
-            db.session.commit()
-            logout_user()
-            flash(_("Your password has been changed. Please log in with the new password."), "success")
-            return redirect(url_for("accounts.login"))
+    if form.validate_on_submit() and commit_or_show(form, lambda: services.reset_password(token, form.password.data)):
+        logout_user()
+        flash(_("Your password has been changed. Please log in with the new password."), "success")
+        return redirect(url_for("accounts.login"))
     return render_template("accounts/reset_password.html", form=form)
 
 
@@ -200,28 +186,16 @@ def reset_password(token: str):
 @login_required
 def change_password():
     form = forms.ChangePasswordForm()
-    if form.validate_on_submit():
-        try:
-            services.change_password(
-                current_user, current_password=form.current_password.data, new_password=form.password.data
-            )
-        except DomainError as error:
-            db.session.rollback()
-            _attach_error(form, error)
-        else:
-            db.session.commit()
-            _login(current_user._get_current_object())  # this session stays; all others end
-            flash(_("Your password has been changed. You have been logged out everywhere else."), "success")
-            return redirect(url_for("accounts.dashboard"))
+    if form.validate_on_submit() and commit_or_show(
+        form,
+        lambda: services.change_password(
+            current_user, current_password=form.current_password.data, new_password=form.password.data
+        ),
+    ):
+        _login(current_user._get_current_object())  # this session stays; all others end
+        flash(_("Your password has been changed. You have been logged out everywhere else."), "success")
+        return redirect(url_for("accounts.dashboard"))
     return render_template("accounts/change_password.html", form=form)
-
-
-def _attach_error(form, error: DomainError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(error.message)]
-    else:
-        flash(str(error.message), "danger")
 
 
 # --- profile, language, dashboard ---------------------------------------------------------------

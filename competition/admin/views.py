@@ -15,10 +15,10 @@ from competition.competitions import services as competition_services
 from competition.competitions.forms import CompetitionForm
 from competition.competitions.models import Competition
 from competition.core.audit import AuditEntry
-from competition.core.errors import DomainError
 from competition.core.jobs import Job
 from competition.core.mail import OutboxMessage
 from competition.core.permissions import require
+from competition.core.web import commit_or_flash, commit_or_show
 from competition.extensions import db
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -65,40 +65,30 @@ def enable_user(user_id: int):
 
 def _set_disabled(user_id: int, disabled: bool):
     user = db.get_or_404(User, user_id)
-    try:
-        account_services.set_disabled(user, actor=current_user, disabled=disabled)
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error.message), "danger")
-    else:
-        db.session.commit()
-        flash(_("The account has been disabled.") if disabled else _("The account has been enabled."), "success")
+    commit_or_flash(
+        lambda: account_services.set_disabled(user, actor=current_user, disabled=disabled),
+        _("The account has been disabled.") if disabled else _("The account has been enabled."),
+    )
     return redirect(url_for("admin.user_detail", user_id=user_id))
 
 
 @bp.route("/competitions", methods=["GET", "POST"])
 def competitions():
     form = CompetitionForm()
-    if form.validate_on_submit():
-        try:
-            competition = competition_services.create_competition(
+    if form.validate_on_submit() and (
+        created := commit_or_show(
+            form,
+            lambda: competition_services.create_competition(
                 actor=current_user,
                 code=form.code.data,
                 year=form.year.data,
                 name_zh=form.name_zh.data.strip(),
                 name_en=form.name_en.data.strip(),
-            )
-        except DomainError as error:
-            db.session.rollback()
-            field = getattr(form, error.field, None) if error.field else None
-            if field is not None:
-                field.errors = [*field.errors, str(error.message)]
-            else:
-                flash(str(error.message), "danger")
-        else:
-            db.session.commit()
-            flash(_("The competition has been created."), "success")
-            return redirect(url_for("competitions.people", code=competition.code))
+            ),
+        )
+    ):
+        flash(_("The competition has been created."), "success")
+        return redirect(url_for("competitions.people", code=created.value.code))
     items = db.session.scalars(select(Competition).order_by(Competition.year.desc(), Competition.id.desc())).all()
     return render_template("admin/competitions.html", form=form, competitions=items)
 

@@ -10,9 +10,8 @@ from sqlalchemy import select
 
 from competition.competitions import forms, policies, services
 from competition.competitions.models import Competition, CompetitionState, Track
-from competition.core.errors import DomainError
 from competition.core.permissions import require
-from competition.core.web import accepts_uploads
+from competition.core.web import accepts_uploads, commit_or_flash, commit_or_show
 from competition.extensions import db
 
 bp = Blueprint("setup", __name__, url_prefix="/competitions/<code>/setup")
@@ -47,14 +46,6 @@ def _load_track(competition: Competition, track_id: int) -> Track:
     return track
 
 
-def _attach_error(form, error: DomainError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(error.message)]
-    else:
-        flash(str(error.message), "danger")
-
-
 def _transitions(competition: Competition) -> list[dict]:
     current = CompetitionState(competition.state)
     return [
@@ -79,16 +70,11 @@ def _render(template: str, competition: Competition, tab: str, **context):
 def general(code: str):
     competition = _load(code)
     form = forms.GeneralForm(obj=competition)
-    if form.validate_on_submit():
-        try:
-            services.update_general(competition, actor=current_user, info=form.to_info())
-        except DomainError as error:
-            db.session.rollback()
-            _attach_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("The competition information has been saved."), "success")
-            return redirect(url_for("setup.general", code=code))
+    if form.validate_on_submit() and commit_or_show(
+        form, lambda: services.update_general(competition, actor=current_user, info=form.to_info())
+    ):
+        flash(_("The competition information has been saved."), "success")
+        return redirect(url_for("setup.general", code=code))
     return _render(
         "general.html",
         competition,
@@ -106,13 +92,8 @@ def change_state(code: str):
     if not form.validate_on_submit():
         flash(_("Please choose one of the offered actions."), "danger")
         return redirect(url_for("setup.general", code=code))
-    try:
-        services.change_state(competition, actor=current_user, target=form.target_state())
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error.message), "danger")
-    else:
-        db.session.commit()
+    # a refusal is flashed (the page redirects); the message names the new state, so it follows the commit
+    if commit_or_show(None, lambda: services.change_state(competition, actor=current_user, target=form.target_state())):
         flash(_("The competition is now in the state “%(state)s”.", state=competition.state_label), "success")
     return redirect(url_for("setup.general", code=code))
 
@@ -125,16 +106,11 @@ def change_state(code: str):
 def rules(code: str):
     competition = _load(code)
     form = forms.RulesForm(obj=competition)
-    if form.validate_on_submit():
-        try:
-            services.update_rules(competition, actor=current_user, rules=form.to_rules())
-        except DomainError as error:
-            db.session.rollback()
-            _attach_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("The rules have been saved."), "success")
-            return redirect(url_for("setup.rules", code=code))
+    if form.validate_on_submit() and commit_or_show(
+        form, lambda: services.update_rules(competition, actor=current_user, rules=form.to_rules())
+    ):
+        flash(_("The rules have been saved."), "success")
+        return redirect(url_for("setup.rules", code=code))
     return _render("rules.html", competition, "rules", form=form)
 
 
@@ -143,16 +119,11 @@ def rules(code: str):
 def timeline(code: str):
     competition = _load(code)
     form = forms.TimelineForm(obj=competition)
-    if form.validate_on_submit():
-        try:
-            services.update_timeline(competition, actor=current_user, timeline=form.to_timeline())
-        except DomainError as error:
-            db.session.rollback()
-            _attach_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("The timeline has been saved."), "success")
-            return redirect(url_for("setup.timeline", code=code))
+    if form.validate_on_submit() and commit_or_show(
+        form, lambda: services.update_timeline(competition, actor=current_user, timeline=form.to_timeline())
+    ):
+        flash(_("The timeline has been saved."), "success")
+        return redirect(url_for("setup.timeline", code=code))
     return _render("timeline.html", competition, "timeline", form=form)
 
 
@@ -165,20 +136,28 @@ def timeline(code: str):
 def logo(code: str):
     competition = _load(code)
     form = forms.LogoForm()
-    if form.validate_on_submit():
-        try:
-            services.set_logo(competition, actor=current_user, stream=form.logo.data.stream)
-        except DomainError as error:
-            db.session.rollback()
-            _attach_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("The logo has been saved."), "success")
-            return redirect(url_for("setup.logo", code=code))
+    if form.validate_on_submit() and commit_or_show(
+        form, lambda: services.set_logo(competition, actor=current_user, stream=form.logo.data.stream)
+    ):
+        flash(_("The logo has been saved."), "success")
+        return redirect(url_for("setup.logo", code=code))
     return _render("logo.html", competition, "logo", form=form)
 
 
 # --- tracks ---------------------------------------------------------------------------------------
+
+
+def _save_track(competition: Competition, track: Track | None, form: forms.TrackForm) -> Track:
+    """Add a track (`track` None) or save one, from the track form."""
+    return services.save_track(
+        competition,
+        actor=current_user,
+        track=track,
+        code=form.code.data,
+        name_zh=form.name_zh.data,
+        name_en=form.name_en.data,
+        position=form.position.data,
+    )
 
 
 @bp.route("/tracks", methods=["GET", "POST"])
@@ -186,24 +165,9 @@ def logo(code: str):
 def tracks(code: str):
     competition = _load(code)
     form = forms.TrackForm()
-    if form.validate_on_submit():
-        try:
-            track = services.save_track(
-                competition,
-                actor=current_user,
-                track=None,
-                code=form.code.data,
-                name_zh=form.name_zh.data,
-                name_en=form.name_en.data,
-                position=form.position.data,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            _attach_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("The track %(name)s has been added.", name=track.name), "success")
-            return redirect(url_for("setup.tracks", code=code))
+    if form.validate_on_submit() and (added := commit_or_show(form, lambda: _save_track(competition, None, form))):
+        flash(_("The track %(name)s has been added.", name=added.value.name), "success")
+        return redirect(url_for("setup.tracks", code=code))
     return _render("tracks.html", competition, "tracks", form=form)
 
 
@@ -213,24 +177,9 @@ def edit_track(code: str, track_id: int):
     competition = _load(code)
     track = _load_track(competition, track_id)
     form = forms.TrackForm(obj=track)
-    if form.validate_on_submit():
-        try:
-            services.save_track(
-                competition,
-                actor=current_user,
-                track=track,
-                code=form.code.data,
-                name_zh=form.name_zh.data,
-                name_en=form.name_en.data,
-                position=form.position.data,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            _attach_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("The track has been saved."), "success")
-            return redirect(url_for("setup.tracks", code=code))
+    if form.validate_on_submit() and commit_or_show(form, lambda: _save_track(competition, track, form)):
+        flash(_("The track has been saved."), "success")
+        return redirect(url_for("setup.tracks", code=code))
     return _render("track.html", competition, "tracks", form=form, track=track)
 
 
@@ -239,12 +188,5 @@ def edit_track(code: str, track_id: int):
 def delete_track(code: str, track_id: int):
     competition = _load(code)
     track = _load_track(competition, track_id)
-    try:
-        services.delete_track(track, actor=current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error.message), "danger")
-    else:
-        db.session.commit()
-        flash(_("The track has been deleted."), "success")
+    commit_or_flash(lambda: services.delete_track(track, actor=current_user), _("The track has been deleted."))
     return redirect(url_for("setup.tracks", code=code))

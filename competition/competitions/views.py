@@ -16,6 +16,7 @@ from competition.competitions.forms import GrantRoleForm
 from competition.competitions.models import Competition
 from competition.core.errors import DomainError
 from competition.core.permissions import require
+from competition.core.web import commit_or_show
 from competition.extensions import db
 from competition.institutions.models import Institution
 from competition.institutions.services import institutions_by_side
@@ -69,22 +70,19 @@ def people(code: str):
     if form.validate_on_submit():
         user = account_services.find_user_by_email(form.email.data)
         institution = db.session.get(Institution, form.institution.data) if form.institution.data else None
-        try:
+
+        def grant_role():
             if user is None:
                 raise DomainError(_("Nobody has registered with this e-mail address yet."), field="email")
-            grant = account_services.grant_role(
+            return account_services.grant_role(
                 actor=current_user, user=user, competition=competition, role=form.role_value(), institution=institution
             )
-        except DomainError as error:
-            db.session.rollback()
-            field = getattr(form, error.field, None) if error.field else None
-            if field is not None:
-                field.errors = [*field.errors, str(error.message)]
-            else:
-                flash(str(error.message), "danger")
-        else:
-            db.session.commit()
-            flash(_("%(name)s now holds the role %(role)s.", name=user.real_name, role=grant.role_label), "success")
+
+        if granted := commit_or_show(form, grant_role):
+            flash(
+                _("%(name)s now holds the role %(role)s.", name=user.real_name, role=granted.value.role_label),
+                "success",
+            )
             return redirect(url_for("competitions.people", code=code))
     grants = db.session.scalars(
         select(CompetitionRole)

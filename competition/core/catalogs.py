@@ -63,9 +63,11 @@ def update() -> None:
         catalog.fuzzy = False  # the header: a fuzzy catalog is skipped by `pybabel compile`
         if locale == "en":
             for message in catalog:
-                if message.id and not message.string:
+                if isinstance(message.id, tuple) and not all(message.string):
+                    message.string = message.id  # singular and plural, as written in the source
+                elif message.id and not message.string:
                     message.string = message.id
-                    message.flags.discard("fuzzy")
+                message.flags.discard("fuzzy")
         save(catalog, locale)
 
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, request
+from flask import Flask, Response, flash, request
+
+from competition.core.errors import DomainError
+from competition.extensions import db
 
 
 def safe_next_url(target: str | None, fallback: str) -> str:
@@ -56,3 +62,58 @@ def register_security_headers(app: Flask) -> None:
         if response.mimetype == "text/html":
             response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+
+# --- running a service for a view: one commit, or a rollback and the refusal shown -----------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What `commit_or_show` / `commit_or_flash` did: true when the action was committed.
+
+    `value` is what the action returned (None when it was refused).
+    """
+
+    committed: bool
+    value: Any = None
+
+    def __bool__(self) -> bool:
+        return self.committed
+
+
+def show_domain_error(form, error: DomainError, aliases: Mapping[str, str] | None = None) -> None:
+    """Show a refusal on the form field named by `error.field`, else flash it as "danger".
+
+    `aliases` maps a service's field name to the form's field name where they differ. Without a
+    form (None) the message is always flashed.
+    """
+    name = (aliases or {}).get(error.field, error.field) if error.field else None
+    field = getattr(form, name, None) if name else None
+    if field is not None:
+        field.errors = [*field.errors, str(error.message)]
+    else:
+        flash(str(error.message), "danger")
+
+
+def commit_or_show(form, action: Callable[[], Any], *, aliases: Mapping[str, str] | None = None) -> Outcome:
+    """Call `action()` and commit once; on a DomainError roll back and show it (`show_domain_error`).
+
+    The view re-renders the form on a falsy outcome, so what the user typed is kept.
+    """
+    try:
+        value = action()
+    except DomainError as error:
+        db.session.rollback()
+        show_domain_error(form, error, aliases)
+        return Outcome(committed=False)
+    db.session.commit()
+    return Outcome(committed=True, value=value)
+
+
+def commit_or_flash(action: Callable[[], Any], success_message: str, *, category: str = "success") -> Outcome:
+    """For a POST button without a form: `commit_or_show` with the refusal flashed as "danger",
+    and `success_message` flashed (as `category`) once the action is committed."""
+    outcome = commit_or_show(None, action)
+    if outcome:
+        flash(success_message, category)
+    return outcome

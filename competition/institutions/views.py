@@ -8,8 +8,8 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from competition.accounts.policies import can_view_admin
-from competition.core.errors import DomainError
 from competition.core.permissions import require
+from competition.core.web import commit_or_show
 from competition.extensions import db
 from competition.institutions import services
 from competition.institutions.forms import SIDE_CHOICE_LABELS, InstitutionForm, SideFilterForm
@@ -49,27 +49,14 @@ def _details(form: InstitutionForm) -> services.InstitutionDetails:
     )
 
 
-def _attach_error(form, error: DomainError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(error.message)]
-    else:
-        flash(str(error.message), "danger")
-
-
 @bp.route("/new", methods=["GET", "POST"])
 def new():
     form = InstitutionForm()
-    if form.validate_on_submit():
-        try:
-            institution = services.create_institution(actor=current_user, details=_details(form))
-        except DomainError as error:
-            db.session.rollback()
-            _attach_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("The institution %(name)s has been added.", name=institution.name), "success")
-            return redirect(url_for("institutions.index"))
+    if form.validate_on_submit() and (
+        created := commit_or_show(form, lambda: services.create_institution(actor=current_user, details=_details(form)))
+    ):
+        flash(_("The institution %(name)s has been added.", name=created.value.name), "success")
+        return redirect(url_for("institutions.index"))
     return render_template("institutions/form.html", form=form, institution=None)
 
 
@@ -77,14 +64,9 @@ def new():
 def edit(institution_id: int):
     institution = db.get_or_404(Institution, institution_id)
     form = InstitutionForm(obj=institution) if request.method == "GET" else InstitutionForm()
-    if form.validate_on_submit():
-        try:
-            services.update_institution(institution, actor=current_user, details=_details(form))
-        except DomainError as error:
-            db.session.rollback()
-            _attach_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("The institution %(name)s has been saved.", name=institution.name), "success")
-            return redirect(url_for("institutions.index", side=institution.side))
+    if form.validate_on_submit() and commit_or_show(
+        form, lambda: services.update_institution(institution, actor=current_user, details=_details(form))
+    ):
+        flash(_("The institution %(name)s has been saved.", name=institution.name), "success")
+        return redirect(url_for("institutions.index", side=institution.side))
     return render_template("institutions/form.html", form=form, institution=institution)

@@ -12,8 +12,8 @@ from wtforms.fields.choices import SelectChoice
 from competition.accounts.views import SIDE_LABELS
 from competition.competitions.models import Competition
 from competition.competitions.policies import can_view_competition
-from competition.core.errors import DomainError
 from competition.core.permissions import require
+from competition.core.web import commit_or_flash, commit_or_show
 from competition.extensions import db
 from competition.institutions.models import Institution
 from competition.rounds import policies, services
@@ -43,14 +43,6 @@ def _team(competition: Competition, team_id: int) -> Team:
     team = db.session.get(Team, team_id)
     require(team is not None and team.competition_id == competition.id, hide=True)
     return team
-
-
-def _attach_error(form, error: DomainError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(error.message)]
-    else:
-        flash(str(error.message), "danger")
 
 
 # --- the list and the set-up form ---------------------------------------------------------------
@@ -113,23 +105,22 @@ def _settings(form: RoundForm, competition: Competition) -> services.RoundSettin
 
 def _edit(competition: Competition, round_: Round | None):
     form = _round_form(competition, round_)
-    if form.validate_on_submit():
-        try:
-            saved = services.save_round(
+    if form.validate_on_submit() and (
+        done := commit_or_show(
+            form,
+            lambda: services.save_round(
                 competition, actor=current_user, round_=round_, settings=_settings(form, competition)
-            )
-        except DomainError as error:
-            db.session.rollback()
-            _attach_error(form, error)
-        else:
-            db.session.commit()
-            flash(
-                _("The round %(name)s has been saved.", name=saved.name)
-                if round_ is not None
-                else _("The round %(name)s has been added.", name=saved.name),
-                "success",
-            )
-            return redirect(url_for("rounds.index", code=competition.code))
+            ),
+        )
+    ):
+        saved = done.value
+        flash(
+            _("The round %(name)s has been saved.", name=saved.name)
+            if round_ is not None
+            else _("The round %(name)s has been added.", name=saved.name),
+            "success",
+        )
+        return redirect(url_for("rounds.index", code=competition.code))
     return render_template("rounds/form.html", competition=competition, round_=round_, form=form)
 
 
@@ -193,16 +184,10 @@ def recommend(code: str, round_id: int, team_id: int):
     round_ = _round(competition, round_id)
     team = _team(competition, team_id)
     require(policies.can_recommend_team(current_user, round_, team))
-    try:
-        services.recommend(round_, team, actor=current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error.message), "danger")
-    else:
-        db.session.commit()
-        flash(
-            _("“%(team)s” has been recommended to %(round)s.", team=team.name, round=round_.next_round.name), "success"
-        )
+    commit_or_flash(
+        lambda: services.recommend(round_, team, actor=current_user),
+        _("“%(team)s” has been recommended to %(round)s.", team=team.name, round=round_.next_round.name),
+    )
     return _back_to_round(competition, round_id)
 
 
@@ -213,14 +198,10 @@ def withdraw(code: str, round_id: int, team_id: int):
     round_ = _round(competition, round_id)
     team = _team(competition, team_id)
     require(policies.can_recommend_team(current_user, round_, team))
-    try:
-        services.withdraw_recommendation_of(round_, team, actor=current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error.message), "danger")
-    else:
-        db.session.commit()
-        flash(_("The recommendation of “%(team)s” has been withdrawn.", team=team.name), "success")
+    commit_or_flash(
+        lambda: services.withdraw_recommendation_of(round_, team, actor=current_user),
+        _("The recommendation of “%(team)s” has been withdrawn.", team=team.name),
+    )
     return _back_to_round(competition, round_id)
 
 
@@ -230,13 +211,8 @@ def delete(code: str, round_id: int):
     competition = _competition(code)
     round_ = _round(competition, round_id)
     require(policies.can_manage_rounds(current_user, competition))
-    name = round_.name
-    try:
-        services.delete_round(round_, actor=current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error.message), "danger")
-    else:
-        db.session.commit()
-        flash(_("The round %(name)s has been deleted.", name=name), "success")
+    commit_or_flash(
+        lambda: services.delete_round(round_, actor=current_user),
+        _("The round %(name)s has been deleted.", name=round_.name),
+    )
     return redirect(url_for("rounds.index", code=competition.code))

@@ -5,7 +5,7 @@ Institution organizers see and review their own institution's teams; alliance or
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -13,8 +13,8 @@ from wtforms.fields.choices import SelectChoice
 
 from competition.accounts.views import SIDE_LABELS
 from competition.competitions.models import Competition
-from competition.core.errors import DomainError
 from competition.core.permissions import require
+from competition.core.web import commit_or_flash
 from competition.extensions import db
 from competition.institutions.models import Institution
 from competition.teams import forms, policies, queries, services
@@ -77,29 +77,17 @@ def _team_for_review(team_id: int) -> Team:
     return team
 
 
-def _review(team: Team, action, success: str):
-    try:
-        action()
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error.message), "danger")
-    else:
-        db.session.commit()
-        flash(success, "success")
-    return redirect(url_for("teams.detail", team_id=team.id))
-
-
 @bp.post("/teams/<int:team_id>/approve")
 @login_required
 def approve(team_id: int):
     team = _team_for_review(team_id)
     form = forms.ApproveForm()
     form.validate()
-    return _review(
-        team,
+    commit_or_flash(
         lambda: services.approve(team, actor=current_user, student_status_confirmed=bool(form.confirm.data)),
         _("%(team)s has been approved; the leader has been told by e-mail.", team=team.name),
     )
+    return redirect(url_for("teams.detail", team_id=team.id))
 
 
 @bp.post("/teams/<int:team_id>/return")
@@ -108,11 +96,11 @@ def return_team(team_id: int):
     team = _team_for_review(team_id)
     form = forms.ReasonForm()
     form.validate()
-    return _review(
-        team,
+    commit_or_flash(
         lambda: services.return_for_changes(team, actor=current_user, reason=form.reason.data),
         _("%(team)s has been returned for changes; the leader has been told by e-mail.", team=team.name),
     )
+    return redirect(url_for("teams.detail", team_id=team.id))
 
 
 @bp.post("/teams/<int:team_id>/unlock")
@@ -121,8 +109,8 @@ def unlock(team_id: int):
     team = _team_for_review(team_id)
     form = forms.ReasonForm()
     form.validate()
-    return _review(
-        team,
+    commit_or_flash(
         lambda: services.unlock(team, actor=current_user, reason=form.reason.data),
         _("%(team)s may be changed again; it must be submitted for review once more.", team=team.name),
     )
+    return redirect(url_for("teams.detail", team_id=team.id))

@@ -11,9 +11,9 @@ from wtforms.fields.choices import SelectChoice
 from competition.accounts.views import SIDE_LABELS
 from competition.competitions.models import Competition, Track
 from competition.competitions.policies import can_view_competition
-from competition.core.errors import DomainError
 from competition.core.permissions import require
 from competition.core.time import utcnow
+from competition.core.web import commit_or_flash, commit_or_show
 from competition.extensions import db, limiter
 from competition.institutions.models import Institution
 from competition.institutions.services import institutions_by_side
@@ -38,15 +38,6 @@ def _institution_choices(*, optional: bool = False) -> list[SelectChoice]:
 
 def _track_choices(competition: Competition) -> list[SelectChoice]:
     return [SelectChoice(track.id, track.name) for track in competition.tracks]
-
-
-def _attach_error(form, error: DomainError, aliases: dict[str, str] | None = None) -> None:
-    name = (aliases or {}).get(error.field, error.field) if error.field else None
-    field = getattr(form, name, None) if name else None
-    if field is not None:
-        field.errors = [*field.errors, str(error.message)]
-    else:
-        flash(str(error.message), "danger")
 
 
 #: service field names -> form field names
@@ -95,19 +86,6 @@ def _back(team) -> str:
     return url_for("teams.detail", team_id=team.id)
 
 
-def _run(team, action, success: str):
-    """Call a service for a POST button; commit once; report the outcome on the team page."""
-    try:
-        action()
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error.message), "danger")
-    else:
-        db.session.commit()
-        flash(success, "success")
-    return redirect(_back(team))
-
-
 # --- my teams, create, view, edit ---------------------------------------------------------------
 
 
@@ -131,9 +109,10 @@ def create(code: str):
     if request.method == "GET":
         form.institution.data = current_user.institution_id
     _prefill_profile(form, _latest_membership(current_user))
-    if form.validate_on_submit():
-        try:
-            team = services.create_team(
+    if form.validate_on_submit() and (
+        created := commit_or_show(
+            form,
+            lambda: services.create_team(
                 actor=current_user,
                 competition=competition,
                 track=db.session.get(Track, form.track.data),
@@ -142,14 +121,12 @@ def create(code: str):
                 project_title=form.project_title.data,
                 profile=_profile_from(form),
                 now=utcnow(),
-            )
-        except DomainError as error:
-            db.session.rollback()
-            _attach_error(form, error, {"institution": "member_institution"})
-        else:
-            db.session.commit()
-            flash(_("Your team has been created. Invite your members with the link below."), "success")
-            return redirect(_back(team))
+            ),
+            aliases=PROFILE_ALIASES,
+        )
+    ):
+        flash(_("Your team has been created. Invite your members with the link below."), "success")
+        return redirect(_back(created.value))
     return render_template("teams/create.html", form=form, competition=competition)
 
 
@@ -178,24 +155,20 @@ def edit(team_id: int):
     form.institution.choices = _institution_choices()
     if request.method == "GET":
         form.track.data, form.institution.data = team.track_id, team.institution_id
-    if form.validate_on_submit():
-        try:
-            services.update_team(
-                team,
-                actor=current_user,
-                name=form.name.data,
-                project_title=form.project_title.data,
-                track=db.session.get(Track, form.track.data),
-                institution=db.session.get(Institution, form.institution.data),
-                now=utcnow(),
-            )
-        except DomainError as error:
-            db.session.rollback()
-            _attach_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("The team has been saved."), "success")
-            return redirect(_back(team))
+    if form.validate_on_submit() and commit_or_show(
+        form,
+        lambda: services.update_team(
+            team,
+            actor=current_user,
+            name=form.name.data,
+            project_title=form.project_title.data,
+            track=db.session.get(Track, form.track.data),
+            institution=db.session.get(Institution, form.institution.data),
+            now=utcnow(),
+        ),
+    ):
+        flash(_("The team has been saved."), "success")
+        return redirect(_back(team))
     return render_template("teams/edit.html", form=form, team=team)
 
 
@@ -209,16 +182,15 @@ def member_profile(team_id: int, member_id: int):
     form = forms.MemberProfileForm()
     form.member_institution.choices = _institution_choices()
     _prefill_profile(form, member)
-    if form.validate_on_submit():
-        try:
-            services.update_member_profile(team, member, actor=current_user, profile=_profile_from(form), now=utcnow())
-        except DomainError as error:
-            db.session.rollback()
-            _attach_error(form, error, PROFILE_ALIASES)
-        else:
-            db.session.commit()
-            flash(_("The member's details have been saved."), "success")
-            return redirect(_back(team))
+    if form.validate_on_submit() and commit_or_show(
+        form,
+        lambda: services.update_member_profile(
+            team, member, actor=current_user, profile=_profile_from(form), now=utcnow()
+        ),
+        aliases=PROFILE_ALIASES,
+    ):
+        flash(_("The member's details have been saved."), "success")
+        return redirect(_back(team))
     return render_template("teams/member_profile.html", form=form, team=team, member=member)
 
 
@@ -234,11 +206,11 @@ def invite(team_id: int):
     if not form.validate_on_submit():
         flash(" ".join(form.email.errors) or _("Please enter a valid e-mail address."), "danger")
         return redirect(_back(team))
-    return _run(
-        team,
+    commit_or_flash(
         lambda: services.invite_by_email(team, actor=current_user, email=form.email.data, now=utcnow()),
         _("The invitation has been sent to %(email)s.", email=form.email.data),
     )
+    return redirect(_back(team))
 
 
 @bp.post("/<int:team_id>/invite-code")
@@ -246,11 +218,11 @@ def invite(team_id: int):
 def regenerate_code(team_id: int):
     team = _load_team(team_id)
     require(policies.can_lead_team(current_user, team))
-    return _run(
-        team,
+    commit_or_flash(
         lambda: services.regenerate_invite_code(team, actor=current_user),
         _("A new invitation link has been made; the old one no longer works."),
     )
+    return redirect(_back(team))
 
 
 @bp.post("/<int:team_id>/invitations/<int:invitation_id>/revoke")
@@ -260,11 +232,11 @@ def revoke_invitation(team_id: int, invitation_id: int):
     require(policies.can_lead_team(current_user, team))
     invitation = next((inv for inv in team.invitations if inv.id == invitation_id), None)
     require(invitation is not None, hide=True)
-    return _run(
-        team,
+    commit_or_flash(
         lambda: services.revoke_invitation(invitation, actor=current_user),
         _("The invitation has been withdrawn."),
     )
+    return redirect(_back(team))
 
 
 def _not_found(response) -> bool:
@@ -287,16 +259,13 @@ def join(code: str):
     _prefill_profile(form, _latest_membership(current_user))
     if request.method == "GET" and form.member_institution.data is None:
         form.member_institution.data = team.institution_id
-    if form.validate_on_submit():
-        try:
-            services.join_team(team, user=current_user, profile=_profile_from(form), now=utcnow())
-        except DomainError as error:
-            db.session.rollback()
-            _attach_error(form, error, PROFILE_ALIASES)
-        else:
-            db.session.commit()
-            flash(_("Welcome to %(team)s.", team=team.name), "success")
-            return redirect(_back(team))
+    if form.validate_on_submit() and commit_or_show(
+        form,
+        lambda: services.join_team(team, user=current_user, profile=_profile_from(form), now=utcnow()),
+        aliases=PROFILE_ALIASES,
+    ):
+        flash(_("Welcome to %(team)s.", team=team.name), "success")
+        return redirect(_back(team))
     return render_template("teams/join.html", form=form, team=team, action=url_for("teams.join", code=code))
 
 
@@ -312,16 +281,13 @@ def invitation(token: str):
     _prefill_profile(form, _latest_membership(current_user))
     if request.method == "GET" and form.member_institution.data is None:
         form.member_institution.data = team.institution_id
-    if form.validate_on_submit():
-        try:
-            services.accept_invitation(found, user=current_user, profile=_profile_from(form), now=utcnow())
-        except DomainError as error:
-            db.session.rollback()
-            _attach_error(form, error, PROFILE_ALIASES)
-        else:
-            db.session.commit()
-            flash(_("Welcome to %(team)s.", team=team.name), "success")
-            return redirect(_back(team))
+    if form.validate_on_submit() and commit_or_show(
+        form,
+        lambda: services.accept_invitation(found, user=current_user, profile=_profile_from(form), now=utcnow()),
+        aliases=PROFILE_ALIASES,
+    ):
+        flash(_("Welcome to %(team)s.", team=team.name), "success")
+        return redirect(_back(team))
     return render_template(
         "teams/join.html",
         form=form,
@@ -338,15 +304,13 @@ def invitation(token: str):
 def decline_invitation(token: str):
     found = services.invitation_for_token(token)
     require(found is not None, hide=True)
-    try:
-        services.decline_invitation(found, user=current_user, now=utcnow())
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error.message), "danger")
-        return redirect(url_for("teams.invitation", token=token))
-    db.session.commit()
-    flash(_("You have declined the invitation."), "info")
-    return redirect(url_for("teams.mine"))
+    if commit_or_flash(
+        lambda: services.decline_invitation(found, user=current_user, now=utcnow()),
+        _("You have declined the invitation."),
+        category="info",
+    ):
+        return redirect(url_for("teams.mine"))
+    return redirect(url_for("teams.invitation", token=token))
 
 
 # --- members ------------------------------------------------------------------------------------
@@ -364,11 +328,11 @@ def remove_member(team_id: int, member_id: int):
     team = _load_team(team_id)
     require(policies.can_lead_team(current_user, team))
     member = _member_of(team, member_id)
-    return _run(
-        team,
+    commit_or_flash(
         lambda: services.remove_member(team, member, actor=current_user, now=utcnow()),
         _("%(name)s has been removed from the team.", name=member.real_name),
     )
+    return redirect(_back(team))
 
 
 @bp.post("/<int:team_id>/members/<int:member_id>/lead")
@@ -377,26 +341,24 @@ def transfer_leadership(team_id: int, member_id: int):
     team = _load_team(team_id)
     require(policies.can_lead_team(current_user, team))
     member = _member_of(team, member_id)
-    return _run(
-        team,
+    commit_or_flash(
         lambda: services.transfer_leadership(team, member, actor=current_user, now=utcnow()),
         _("%(name)s now leads the team.", name=member.real_name),
     )
+    return redirect(_back(team))
 
 
 @bp.post("/<int:team_id>/leave")
 @login_required
 def leave(team_id: int):
     team = _load_team(team_id)
-    try:
-        services.leave_team(team, user=current_user, now=utcnow())
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error.message), "danger")
-        return redirect(_back(team))
-    db.session.commit()
-    flash(_("You have left %(team)s.", team=team.name), "info")
-    return redirect(url_for("teams.mine"))
+    if commit_or_flash(
+        lambda: services.leave_team(team, user=current_user, now=utcnow()),
+        _("You have left %(team)s.", team=team.name),
+        category="info",
+    ):
+        return redirect(url_for("teams.mine"))
+    return redirect(_back(team))
 
 
 # --- advisors -----------------------------------------------------------------------------------
@@ -430,16 +392,14 @@ def advisor(team_id: int, advisor_id: int | None = None):
             "phone": form.phone.data or None,
             "now": utcnow(),
         }
-        try:
-            if existing is None:
+        if commit_or_show(
+            form,
+            lambda: (
                 services.add_advisor(team, actor=current_user, **values)
-            else:
-                services.update_advisor(existing, actor=current_user, **values)
-        except DomainError as error:
-            db.session.rollback()
-            _attach_error(form, error)
-        else:
-            db.session.commit()
+                if existing is None
+                else services.update_advisor(existing, actor=current_user, **values)
+            ),
+        ):
             flash(_("The advisor has been saved."), "success")
             return redirect(_back(team))
     return render_template("teams/advisor.html", form=form, team=team, advisor=existing)
@@ -452,11 +412,11 @@ def remove_advisor(team_id: int, advisor_id: int):
     require(policies.can_lead_team(current_user, team))
     existing = next((a for a in team.advisors if a.id == advisor_id), None)
     require(existing is not None, hide=True)
-    return _run(
-        team,
+    commit_or_flash(
         lambda: services.remove_advisor(existing, actor=current_user, now=utcnow()),
         _("The advisor has been removed."),
     )
+    return redirect(_back(team))
 
 
 # --- submit and withdraw ------------------------------------------------------------------------
@@ -467,11 +427,11 @@ def remove_advisor(team_id: int, advisor_id: int):
 def submit(team_id: int):
     team = _load_team(team_id)
     require(policies.can_lead_team(current_user, team))
-    return _run(
-        team,
+    commit_or_flash(
         lambda: services.submit_for_review(team, actor=current_user, now=utcnow()),
         _("The team has been submitted for review by %(institution)s.", institution=team.institution.name),
     )
+    return redirect(_back(team))
 
 
 @bp.post("/<int:team_id>/withdraw")
@@ -481,8 +441,8 @@ def withdraw(team_id: int):
     require(policies.can_lead_team(current_user, team))
     form = forms.ReasonForm()
     form.validate()
-    return _run(
-        team,
+    commit_or_flash(
         lambda: services.withdraw(team, actor=current_user, reason=form.reason.data),
         _("The team has withdrawn from the competition."),
     )
+    return redirect(_back(team))

@@ -14,6 +14,8 @@ from competition.rounds.models import Round, RoundEntry
 from competition.teams.models import Team
 from tests import factories
 
+pytestmark = pytest.mark.usefixtures("english")
+
 
 def _settings(**fields) -> services.RoundSettings:
     values = {

@@ -19,6 +19,8 @@ from tests import factories
 
 NOW = datetime(2026, 5, 1, 2, 0, tzinfo=UTC)
 
+pytestmark = pytest.mark.usefixtures("english")
+
 
 def _counts() -> tuple[int, int]:
     return (db.session.scalar(select(func.count(Team.id))), db.session.scalar(select(func.count(TeamMember.id))))
@@ -122,7 +124,7 @@ def test_cross_institution_members_are_refused_unless_allowed(contest):
     stranger = factories.user(institution=factories.institution("CQU"))
     with pytest.raises(DomainError) as error:
         services.join_team(team, user=stranger, profile=factories.member_profile(stranger), now=NOW)
-    assert "must study at 四川大学, not 重庆大学" in str(error.value.message)
+    assert "must study at Sichuan University, not Chongqing University" in str(error.value.message)
     contest.allow_cross_institution = True
     services.join_team(team, user=stranger, profile=factories.member_profile(stranger), now=NOW)
     assert len(team.members) == 2

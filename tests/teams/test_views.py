@@ -205,7 +205,8 @@ def test_over_posting_on_team_forms_is_ignored(client, login_as, contest):
 def test_leader_adds_an_advisor_and_the_limit_is_enforced(client, login_as, contest):
     contest.max_advisors = 1
     team = factories.team(contest, members=2)
-    login_as(user=team.leader, locale="en")
+    team.leader.locale = "en"
+    login_as(user=team.leader)
     client.post(f"/teams/{team.id}/advisors/new", data={"name": "王老师", "title": "教授", "institution": ""})
     page = client.post(
         f"/teams/{team.id}/advisors/new", data={"name": "李老师", "title": "", "institution": ""}, follow_redirects=True
@@ -239,3 +240,22 @@ def test_invitation_link_in_the_mail_lets_the_invitee_join(client, login_as, con
     login_as(user=invitee)
     assert client.post(link, data=_profile_form(invitee)).status_code == 302
     assert db.session.get(Team, team.id).member_for(invitee) is not None
+
+
+def test_rule_messages_are_in_chinese_for_chinese_users(client, login_as, contest):
+    team = factories.team(contest, members=3)  # full: 4 of 4
+    late = login_as()  # a Chinese-speaking student
+    page = client.post(
+        f"/teams/join/{team.invite_code}",
+        data={
+            "real_name": late.real_name,
+            "student_number": "2024000999",
+            "member_institution": str(late.institution_id),
+            "department": "经济学院",
+            "major": "金融学",
+            "degree_level": "bachelor",
+            "enrollment_year": "2024",
+            "graduation_year": "2028",
+        },
+    ).get_data(as_text=True)
+    assert "团队人数（含负责人）应为 3–4 人" in page and "5 人" in page
