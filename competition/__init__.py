@@ -139,6 +139,7 @@ def _register_template_helpers(app: Flask) -> None:
     from competition.core import i18n
     from competition.core.permissions import POLICIES
     from competition.rounds import policies as _round_policies  # noqa: F401
+    from competition.submissions import policies as _submission_policies  # noqa: F401
     from competition.teams import policies as _team_policies  # noqa: F401
 
     app.jinja_env.globals.update(POLICIES)

@@ -104,6 +104,9 @@ class BaseConfig:
     #: wrong team invitation codes or links, per address
     INVITE_CODE_LIMIT = "20 per hour"
 
+    #: an upload that began before a deadline is accepted if it ends within this many minutes after
+    SUBMISSION_GRACE_MINUTES = 15
+
     PASSWORD_RESET_MAX_AGE_SECONDS = 60 * 60
     EMAIL_VERIFY_MAX_AGE_SECONDS = 3 * 24 * 60 * 60
     #: argon2 cost; production keeps argon2-cffi's defaults (RFC 9106 low-memory profile).

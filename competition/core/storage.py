@@ -99,3 +99,24 @@ def _register_session_events() -> None:
 
 
 _register_session_events()
+
+
+def save_with(write, *, folder: str, suffix: str = "") -> StoredFile:
+    """Store what `write(path)` writes to a temporary path (e.g. a converted copy), atomically."""
+    key = f"{folder}/{uuid.uuid4().hex}{suffix}"
+    final = path_for(key)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    partial = final.with_name(final.name + ".part")
+    try:
+        write(partial)
+        digest, size = hashlib.sha256(), 0
+        with partial.open("rb") as handle:
+            while chunk := handle.read(CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+            os.fsync(handle.fileno())
+        partial.replace(final)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return StoredFile(key=key, size=size, sha256=digest.hexdigest())

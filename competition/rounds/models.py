@@ -5,7 +5,8 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from competition.competitions.models import Competition, Track, _localized
@@ -77,8 +78,20 @@ class Round(db.Model):
     quota_value: Mapped[int | None] = mapped_column(Integer)
     judging_opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     judging_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: submissions: when teams may hand in, and until when (None: the competition's deadline)
+    submission_opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    submission_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: judges of a blind round never see who the team is, and get files without metadata
+    blind: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    abstract_max_chars: Mapped[int] = mapped_column(Integer, default=800, server_default="800")
 
     competition: Mapped[Competition] = relationship()
+    material_slots = relationship(
+        "MaterialSlot",
+        back_populates="round",
+        order_by="MaterialSlot.position, MaterialSlot.id",
+        cascade="all, delete-orphan",
+    )
     tracks: Mapped[list[Track]] = relationship(secondary=round_tracks, order_by="Track.position, Track.id")
     next_round: Mapped[Round | None] = relationship(remote_side=[id])
 
@@ -96,6 +109,16 @@ class Round(db.Model):
 
     def covers(self, track_id: int) -> bool:
         return not self.tracks or any(track.id == track_id for track in self.tracks)
+
+    def deadline(self) -> datetime | None:
+        """The round's submission deadline, or the competition's when the round sets none."""
+        return self.submission_deadline or self.competition.submission_deadline
+
+    def judging_is_open(self, now: datetime) -> bool:
+        """Judges read and score only inside the round's judging window (both ends required)."""
+        return bool(
+            self.judging_opens_at and self.judging_closes_at and self.judging_opens_at <= now < self.judging_closes_at
+        )
 
     def quota_for(self, entries: int) -> int | None:
         """How many teams an institution with `entries` teams in this round may recommend (None: no limit)."""
