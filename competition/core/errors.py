@@ -61,6 +61,17 @@ def render_error(code: int, detail: str | None = None):
     return render_template("errors/error.html", code=code, title=title, explanation=explanation), code
 
 
+def _detail_for(code: int) -> str | None:
+    """A 413 on an upload names the limit of what was being uploaded."""
+    from flask import g
+
+    limit = g.get("upload_limit_bytes") if code == 413 else None
+    if not limit:
+        return None
+    size = f"{limit / (1024 * 1024):.0f} MB" if limit >= 1024 * 1024 else f"{max(1, limit // 1024)} KB"
+    return str(_l("The file is larger than the limit of %(size)s for this upload. Please upload a smaller file.", size=size))
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
@@ -76,7 +87,7 @@ def register_error_handlers(app: Flask) -> None:
             # An untrusted Host header: no URL can be built for this request, so no full page.
             return str(ERROR_TITLES[400]), 400, {"Content-Type": "text/plain; charset=utf-8"}
         response = error.get_response()
-        body, code = render_error(error.code)
+        body, code = render_error(error.code, _detail_for(error.code))
         if isinstance(body, dict):
             from flask import jsonify
 

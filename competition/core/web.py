@@ -32,14 +32,26 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-def accepts_uploads(view):
-    """Mark a view whose requests may be as large as MAX_CONTENT_LENGTH (file uploads).
+#: room for the other form fields and the multipart framing around an uploaded file
+UPLOAD_OVERHEAD_BYTES = 256 * 1024
+
+
+def accepts_uploads(view=None, *, limit=None):
+    """Mark a view whose requests carry files: `@accepts_uploads` or `@accepts_uploads(limit=f)`.
 
     Every other request body is limited to FORM_MAX_CONTENT_LENGTH, so a 2 GB body sent to the
-    log-in form is refused with 413 before anything reads it.
+    log-in form is refused with 413 before anything reads it. An upload view may name `limit`, a
+    function of the view's URL arguments returning the largest file in bytes (or None for
+    MAX_CONTENT_LENGTH): a larger body is refused with a 413 page that states the limit, before
+    the body is read (the check runs before CSRF, which reads the form).
     """
-    view.accepts_uploads = True
-    return view
+
+    def mark(function):
+        function.accepts_uploads = True
+        function.upload_limit = limit
+        return function
+
+    return mark(view) if view is not None else mark
 
 
 def register_request_limits(app: Flask) -> None:
@@ -48,6 +60,11 @@ def register_request_limits(app: Flask) -> None:
         view = app.view_functions.get(request.endpoint or "")
         if not getattr(view, "accepts_uploads", False):
             request.max_content_length = app.config["FORM_MAX_CONTENT_LENGTH"]
+            return
+        limit = view.upload_limit(**(request.view_args or {})) if view.upload_limit else None
+        if limit:
+            g.upload_limit_bytes = limit
+            request.max_content_length = min(limit + UPLOAD_OVERHEAD_BYTES, app.config["MAX_CONTENT_LENGTH"])
 
 
 def register_security_headers(app: Flask) -> None:
