@@ -118,13 +118,15 @@ def _register_blueprints(app: Flask) -> None:
     from competition.core.web import register_security_headers
     from competition.institutions.views import bp as institutions_bp
     from competition.rounds.views import bp as rounds_bp
+    from competition.submissions.organizer_views import bp as submission_admin_bp
+    from competition.submissions.views import bp as submissions_bp
     from competition.teams.excel_views import bp as team_excel_bp
     from competition.teams.review_views import bp as team_review_bp
     from competition.teams.views import bp as teams_bp
 
     blueprints = (
         core_bp, health_bp, accounts_bp, competitions_bp, setup_bp, rounds_bp, teams_bp, team_review_bp, team_excel_bp,
-        institutions_bp, admin_bp,
+        institutions_bp, admin_bp, submissions_bp, submission_admin_bp,
     )  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -120,8 +120,11 @@ def demo_email(local_part: str) -> str:
     return f"{local_part}@{DEMO_DOMAIN}"
 
 
-def _shanghai(year: int, month: int, day: int, hour: int = 0) -> datetime:
-    return datetime(year, month, day, hour, tzinfo=SHANGHAI)
+def _day(offset: int, hour: int = 17) -> datetime:
+    """`offset` days from the day the demo is loaded, at `hour` o'clock Beijing time: the demo
+    competition is always in the middle of its registration, whenever it is loaded."""
+    today = utcnow().astimezone(SHANGHAI).date()
+    return datetime(today.year, today.month, today.day, hour, tzinfo=SHANGHAI) + timedelta(days=offset)
 
 
 def load() -> Competition:
@@ -138,6 +141,7 @@ def load() -> Competition:
     rounds = _rounds(competition, tracks)
     db.session.flush()
     _recommend(rounds, teams, people["organizer"])
+    _submissions(rounds, teams, people)
     audit.record(None, "demo.load", competition)
     db.session.flush()
     return competition
@@ -167,10 +171,10 @@ def _competition() -> Competition:
         max_teams_per_student=2,
         min_graduation_year=2021,
         max_graduation_year=2031,
-        registration_opens_at=_shanghai(2026, 9, 1),
-        registration_closes_at=_shanghai(2027, 1, 10, 17),
-        submission_deadline=_shanghai(2027, 1, 20, 17),
-        publication_at=_shanghai(2027, 4, 15, 10),
+        registration_opens_at=_day(-80, 9),
+        registration_closes_at=_day(45),
+        submission_deadline=_day(55),
+        publication_at=_day(140, 10),
     )
     db.session.add(competition)
     return competition
@@ -266,25 +270,72 @@ def _teams(competition, institutions, tracks, people, password_hash) -> list[Tea
 
 def _rounds(competition, tracks) -> dict[str, Round]:
     online = Round(competition=competition, position=2, name_zh="联盟网络评审", name_en="Alliance online review",
-                   level=RoundLevel.ALLIANCE.value, entry_rule=RoundEntryRule.ADVANCED.value,
-                   judging_opens_at=_shanghai(2027, 2, 20), judging_closes_at=_shanghai(2027, 3, 10, 17))  # fmt: skip
+                   level=RoundLevel.ALLIANCE.value, entry_rule=RoundEntryRule.ADVANCED.value, blind=True,
+                   submission_deadline=_day(80),
+                   judging_opens_at=_day(85, 9), judging_closes_at=_day(105))  # fmt: skip
     final = Round(competition=competition, position=3, name_zh="联盟决赛路演", name_en="Alliance final roadshow",
                   level=RoundLevel.ALLIANCE.value, entry_rule=RoundEntryRule.ADVANCED.value,
-                  judging_opens_at=_shanghai(2027, 4, 10, 9), judging_closes_at=_shanghai(2027, 4, 10, 18))  # fmt: skip
+                  judging_opens_at=_day(130, 9), judging_closes_at=_day(130, 18))  # fmt: skip
     school_a = Round(competition=competition, position=1, name_zh="校赛（创意组·初创组）",
                      name_en="School round (idea and start-up)", level=RoundLevel.INSTITUTION.value,
                      entry_rule=RoundEntryRule.ALL_APPROVED.value, next_round=online,
                      quota_kind=QuotaKind.COUNT.value, quota_value=2,
-                     judging_opens_at=_shanghai(2027, 1, 21), judging_closes_at=_shanghai(2027, 2, 10, 17))  # fmt: skip
+                     submission_deadline=_day(25),
+                     judging_opens_at=_day(-5, 9), judging_closes_at=_day(60))  # fmt: skip
     school_a.tracks = [tracks["idea"], tracks["startup"]]
     school_b = Round(competition=competition, position=1, name_zh="校赛（成长组·公益组）",
                      name_en="School round (growth and public benefit)", level=RoundLevel.INSTITUTION.value,
                      entry_rule=RoundEntryRule.ALL_APPROVED.value, next_round=online,
                      quota_kind=QuotaKind.PERCENT.value, quota_value=50,
-                     judging_opens_at=_shanghai(2027, 1, 21), judging_closes_at=_shanghai(2027, 2, 10, 17))  # fmt: skip
+                     submission_deadline=_day(50),
+                     judging_opens_at=_day(52, 9), judging_closes_at=_day(70))  # fmt: skip
     school_b.tracks = [tracks["growth"], tracks["public"]]
     db.session.add_all([school_a, school_b, online, final])
     return {"school_a": school_a, "school_b": school_b, "online": online, "final": final}
+
+
+def _demo_pdf(title: str) -> bytes:
+    """A small one-page PDF standing in for a business plan."""
+    import io
+
+    import pikepdf
+
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(595, 842))
+    pdf.docinfo["/Title"] = title
+    buffer = io.BytesIO()
+    pdf.save(buffer)
+    return buffer.getvalue()
+
+
+def _submissions(rounds, teams, people) -> None:
+    """Materials for the rounds; in school round A (judging open now) a few plans handed in, a draft,
+    and the demo judge assigned to the handed-in ones."""
+    import io
+
+    from competition.judging.models import Assignment
+    from competition.submissions import services as submissions
+
+    organizer = people["organizer"]
+    for key in ("school_a", "school_b", "online"):
+        submissions.add_standard_slots(rounds[key], actor=organizer)
+    db.session.flush()
+    now = utcnow()
+    by_name = {team.name: team for team in teams}
+    school_a = rounds["school_a"]
+    plan = next(slot for slot in school_a.material_slots if slot.code == "plan")
+    abstract = "项目面向川渝两地的真实需求，团队已完成原型开发并在合作单位试用，计划在一年内实现规模化推广。"
+    for name, hand_in in (("芯火团队", True), ("华西智护", True), ("锦江数据", True), ("清水河光电", False)):
+        team = by_name[name]
+        member = team.leader
+        submissions.upload(school_a, team, plan, actor=member, stream=io.BytesIO(_demo_pdf(team.project_title)),
+                           filename=f"{team.name}-商业计划书.pdf", started_at=now, now=now)  # fmt: skip
+        submissions.save_details(school_a, team, actor=member, abstract=abstract, keywords="乡村振兴, 人工智能",
+                                 industry="信息技术", stage="prototype", now=now)  # fmt: skip
+        if hand_in:
+            submission = submissions.submit(school_a, team, actor=member, now=now)
+            db.session.add(Assignment(round_id=school_a.id, submission=submission, judge_id=people["judge"].id,
+                                      created_by_id=organizer.id))  # fmt: skip
 
 
 def _recommend(rounds, teams, organizer) -> None:

@@ -4,11 +4,16 @@ competition, organizer of this one and admin. A new route fails here until it is
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
+from competition.core import storage
+from competition.core.jobs import Job
 from competition.core.mail import queue_mail
 from competition.extensions import db
 from competition.rounds.models import RoundEntry
+from competition.submissions.models import MaterialSlot, Submission, SubmissionFile
 from competition.teams.models import Advisor, TeamInvitation
 from tests import factories
 
@@ -55,6 +60,8 @@ TEAM_PAGE = {
 }
 #: the leader's actions (the sweep's team is led by none of the visitors): reviewers see the team but may not act
 TEAM_LEADER = {**TEAM_PAGE, "organizer": {403}, "admin": {403}}
+#: the members' actions on their submission (none of the visitors is in the sweep's team)
+TEAM_MEMBERS = TEAM_LEADER
 #: reviewers' actions on a team; refused ones (wrong state) come back as a redirect with a message
 TEAM_REVIEW = {**TEAM_PAGE, "organizer": {302}, "admin": {302}}
 #: an invitation code or token that does not exist
@@ -68,6 +75,8 @@ NO_SUCH_INVITE = {
 }
 #: a file that does not exist yet (the sweep's competition has no logo)
 NOT_FOUND = dict.fromkeys(("anonymous", "student", "judge", "other_organizer", "organizer", "admin"), {404})
+#: a round's archive job: those who manage the round; everyone else cannot tell it exists
+ROUND_JOB = {**NOT_FOUND, "anonymous": LOGIN, "organizer": OK_OR_REDIRECT, "admin": OK_OR_REDIRECT}
 
 ROUTES: dict[str, dict] = {
     "static": PUBLIC,
@@ -103,6 +112,27 @@ ROUTES: dict[str, dict] = {
     "rounds.recommend": MANAGERS,
     "rounds.withdraw": MANAGERS,
     "rounds.delete": MANAGERS,
+    "submission_admin.materials": MANAGERS,
+    "submission_admin.new_slot": MANAGERS,
+    "submission_admin.edit_slot": MANAGERS,
+    "submission_admin.delete_slot": MANAGERS,  # the sweep's material has a file: refused with a message
+    "submission_admin.standard_slots": MANAGERS,
+    "submission_admin.overview_page": MANAGERS,
+    "submission_admin.export_xlsx": MANAGERS,
+    "submission_admin.reopen": MANAGERS,
+    "submission_admin.extend": MANAGERS,
+    "submission_admin.revoke_extension": MANAGERS,
+    "submission_admin.make_archive": MANAGERS,
+    "submission_admin.job": ROUND_JOB,
+    "submission_admin.job_download": ROUND_JOB,  # the sweep's job is still queued: back to its page
+    "submissions.team_submission": TEAM_PAGE,
+    "submissions.upload": TEAM_MEMBERS,
+    "submissions.add_link": TEAM_MEMBERS,
+    "submissions.remove_file": TEAM_MEMBERS,
+    "submissions.save_details": TEAM_MEMBERS,
+    "submissions.submit": TEAM_MEMBERS,
+    "submissions.download": TEAM_PAGE,  # the sweep's judge is not assigned
+    "submissions.judge_view": TEAM_PAGE,
     "team_excel.export_xlsx": TEAM_OFFICES,
     "team_excel.export_csv": TEAM_OFFICES,
     "team_excel.import_template": TEAM_OFFICES,
@@ -191,6 +221,19 @@ def world(app):
     advisor = Advisor(team=swept, name="王老师", title="教授")
     invitation = TeamInvitation(team=swept, email="invitee@example.edu.cn")
     db.session.add_all([advisor, invitation])
+    # a material with a link handed in (so the sweep cannot delete it) and an archive job of the round
+    slot = MaterialSlot(round=school, code="video", label_zh="视频", label_en="Video", allowed_kinds=["mp4"],
+                        max_bytes=1024 * 1024, allow_link=True)  # fmt: skip
+    submission = Submission(round=school, team=swept)
+    db.session.add_all([slot, submission])
+    db.session.flush()
+    db.session.add(SubmissionFile(submission=submission, slot=slot, link_url="https://example.com/v"))
+    stored = storage.save(io.BytesIO(b"\x00\x00\x00\x18ftypmp42" + bytes(100)), folder="submissions", suffix=".mp4")
+    video = SubmissionFile(submission=submission, slot=slot, original_name="路演视频.mp4", kind="mp4",
+                           storage_key=stored.key, size=stored.size, sha256=stored.sha256)  # fmt: skip
+    db.session.add(video)
+    archive_job = Job(name="submissions.archive", args={"round_id": school.id})
+    db.session.add(archive_job)
     db.session.flush()
     message = queue_mail(
         to=target.email, template="accounts/emails/verify_email", locale="en", user=target, verify_url="x", valid_days=3
@@ -208,6 +251,10 @@ def world(app):
         "invitation_id": invitation.id,
         "institution_id": recommended[0].institution_id,
         "message_id": message.id,
+        "slot_id": slot.id,
+        "file_id": video.id,
+        "submission_id": submission.id,
+        "job_id": archive_job.id,
         "token": "not-a-valid-token",
         "filename": "css/app.css",
     }

@@ -69,7 +69,9 @@ def _detail_for(code: int) -> str | None:
     if not limit:
         return None
     size = f"{limit / (1024 * 1024):.0f} MB" if limit >= 1024 * 1024 else f"{max(1, limit // 1024)} KB"
-    return str(_l("The file is larger than the limit of %(size)s for this upload. Please upload a smaller file.", size=size))
+    return str(
+        _l("The file is larger than the limit of %(size)s for this upload. Please upload a smaller file.", size=size)
+    )
 
 
 def register_error_handlers(app: Flask) -> None:

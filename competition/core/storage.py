@@ -64,7 +64,19 @@ def save(stream: BinaryIO, *, folder: str, suffix: str = "", max_bytes: int | No
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+    _sync_folder(final.parent)
     return StoredFile(key=key, size=size, sha256=digest.hexdigest())
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename durable: after a crash a renamed file is there only once its folder is synced
+    (the database row naming it may already be committed)."""
+    with contextlib.suppress(OSError):
+        descriptor = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
 
 
 def delete(key: str | None) -> None:
@@ -119,4 +131,5 @@ def save_with(write, *, folder: str, suffix: str = "") -> StoredFile:
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+    _sync_folder(final.parent)
     return StoredFile(key=key, size=size, sha256=digest.hexdigest())

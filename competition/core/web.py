@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, flash, request
+from flask import Flask, Response, current_app, flash, g, request
 
 from competition.core.errors import DomainError
+from competition.core.time import utcnow
 from competition.extensions import db
 
 
@@ -57,6 +60,8 @@ def accepts_uploads(view=None, *, limit=None):
 def register_request_limits(app: Flask) -> None:
     @app.before_request
     def limit_body_size() -> None:
+        # before anything reads the body: an upload "began" when its request arrived
+        g.request_started_at = utcnow()
         view = app.view_functions.get(request.endpoint or "")
         if not getattr(view, "accepts_uploads", False):
             request.max_content_length = app.config["FORM_MAX_CONTENT_LENGTH"]
@@ -65,6 +70,44 @@ def register_request_limits(app: Flask) -> None:
         if limit:
             g.upload_limit_bytes = limit
             request.max_content_length = min(limit + UPLOAD_OVERHEAD_BYTES, app.config["MAX_CONTENT_LENGTH"])
+
+
+#: how far before the app saw a request a proxy's X-Request-Start may lie (a slow upload, buffered)
+REQUEST_START_MAX_AGE = timedelta(hours=6)
+
+
+def request_started_at() -> datetime:
+    """When this request began: the moment it reached the app, before its body was read.
+
+    Behind a reverse proxy that buffers request bodies (nginx does by default), the app sees an
+    upload only once the proxy has received all of it, so a plan sent at 23:59 would arrive after
+    the deadline. When TRUSTED_PROXIES is set, the proxy may state when the request began arriving
+    in `X-Request-Start: t=<Unix epoch seconds>` (milliseconds and microseconds, as sent by some
+    proxies, are recognised too). The proxy must set the header itself, replacing any value the
+    client sent; with nginx: `proxy_set_header X-Request-Start "t=${msec}";` together with
+    `proxy_request_buffering off;` (or take the time from a front load balancer). A value later
+    than the app's own clock, or more than REQUEST_START_MAX_AGE earlier, is ignored.
+    """
+    arrived = g.get("request_started_at") or utcnow()
+    if not current_app.config.get("TRUSTED_PROXIES"):
+        return arrived
+    header = request.headers.get("X-Request-Start", "").strip()
+    try:
+        value = float(header.removeprefix("t=").strip())
+    except ValueError:
+        return arrived
+    if not math.isfinite(value) or value <= 0:
+        return arrived
+    for _ in range(2):  # milliseconds or microseconds since the epoch
+        if value > 1e11:
+            value /= 1000
+    try:
+        began = datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError):
+        return arrived
+    if began > arrived or arrived - began > REQUEST_START_MAX_AGE:
+        return arrived
+    return began
 
 
 def register_security_headers(app: Flask) -> None:

@@ -53,13 +53,33 @@ def _strip_pdf(source: Path, target: Path) -> None:
         pdf.save(target)
 
 
+#: docProps parts larger than this are not metadata anybody wrote; they are replaced, not parsed
+_METADATA_MAX_BYTES = 1024 * 1024
+
+
 def _strip_office(source: Path, target: Path) -> None:
+    """Copy the package entry by entry (streamed: a large picture or video inside is never read
+    whole into memory), rewriting only the two docProps parts."""
     with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as copy:
         for item in original.infolist():
-            data = original.read(item.filename)
             if item.filename in (_CORE, _APP):
-                data = _without_identifying_elements(data)
-            copy.writestr(item, data)
+                data = original.read(item) if item.file_size <= _METADATA_MAX_BYTES else b""
+                copy.writestr(_entry_like(item), _without_identifying_elements(data))
+                continue
+            with (
+                original.open(item) as reading,
+                copy.open(_entry_like(item), "w", force_zip64=item.file_size > zipfile.ZIP64_LIMIT) as writing,
+            ):
+                shutil.copyfileobj(reading, writing, 1024 * 1024)
+
+
+def _entry_like(item: zipfile.ZipInfo) -> zipfile.ZipInfo:
+    """A new entry with the name, date, compression and attributes of `item` (writing changes
+    the ZipInfo it is given, and `item` belongs to the archive being read)."""
+    entry = zipfile.ZipInfo(item.filename, date_time=item.date_time)
+    entry.compress_type = item.compress_type if item.compress_type == zipfile.ZIP_STORED else zipfile.ZIP_DEFLATED
+    entry.external_attr, entry.create_system, entry.comment = item.external_attr, item.create_system, item.comment
+    return entry
 
 
 def _without_identifying_elements(xml: bytes) -> bytes:

@@ -17,8 +17,15 @@ from competition.core.errors import DomainError
 from competition.submissions.models import FileKind
 
 _OFFICE_FOLDERS = {"ppt/": FileKind.PPTX, "word/": FileKind.DOCX, "xl/": FileKind.XLSX}
+#: ISO media files that are no video: HEIF/AVIF photos (an iPhone's default) and M4A/M4B audio
+_NOT_VIDEO_BRANDS = {
+    b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis",
+    b"M4A ", b"M4B ", b"M4P ",
+}  # fmt: skip
 #: a zip with more entries than this is not a document anybody wrote by hand
 MAX_ZIP_ENTRIES = 10_000
+#: nor one that unpacks to more than this (slides with videos unpack to about their own size)
+MAX_UNPACKED_BYTES = 1024 * 1024 * 1024
 
 
 def detect(stream: BinaryIO) -> FileKind | None:
@@ -28,7 +35,7 @@ def detect(stream: BinaryIO) -> FileKind | None:
     stream.seek(0)
     if head.startswith(b"%PDF-"):
         return FileKind.PDF
-    if len(head) >= 12 and head[4:8] == b"ftyp":
+    if len(head) >= 12 and head[4:8] == b"ftyp" and head[8:12] not in _NOT_VIDEO_BRANDS:
         return FileKind.MP4
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return FileKind.PNG
@@ -42,13 +49,16 @@ def detect(stream: BinaryIO) -> FileKind | None:
 def _office_kind(stream: BinaryIO) -> FileKind | None:
     try:
         with zipfile.ZipFile(stream) as archive:
-            names = archive.namelist()
+            entries = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError):
         return None
     finally:
         stream.seek(0)
+    names = [entry.filename for entry in entries]
     if len(names) > MAX_ZIP_ENTRIES or "[Content_Types].xml" not in names:
         return None
+    if sum(entry.file_size for entry in entries) > MAX_UNPACKED_BYTES:
+        return None  # a zip bomb: copying it for a blind round would fill the disk
     for folder, kind in _OFFICE_FOLDERS.items():
         if any(name.startswith(folder) for name in names):
             return kind
@@ -56,17 +66,25 @@ def _office_kind(stream: BinaryIO) -> FileKind | None:
 
 
 def check_pdf(path) -> None:
-    """Refuse PDFs a judge could not open safely: encrypted, or running code when opened."""
+    """Refuse PDFs a judge could not open safely: encrypted, or running code when opened.
+
+    Refused: a `/JavaScript` name tree, document or page additional actions (`/AA`: run on opening,
+    closing, saving, printing a page or the document), and an `/OpenAction` that is an action other
+    than going to a page. An `/OpenAction` that is only a destination (`[page /Fit]`, which LaTeX's
+    hyperref writes into every PDF) is a view, not code, and is accepted.
+    """
     import pikepdf
 
     try:
         with pikepdf.open(path) as pdf:
             root = pdf.Root
             names = root.get("/Names")
-            has_javascript = names is not None and "/JavaScript" in names
-            runs_on_open = "/OpenAction" in root or "/AA" in root
-            if not has_javascript:
-                has_javascript = any("/JS" in _action(page) for page in pdf.pages)
+            has_javascript = isinstance(names, pikepdf.Dictionary) and "/JavaScript" in names
+            runs_on_open = (
+                "/AA" in root
+                or not _only_goes_to_a_page(root.get("/OpenAction"))
+                or any("/AA" in page.obj for page in pdf.pages)
+            )
     except pikepdf.PasswordError:
         raise DomainError(
             _l("This PDF is protected by a password; judges could not open it. Please upload it without protection."),
@@ -83,6 +101,19 @@ def check_pdf(path) -> None:
         )
 
 
-def _action(page) -> dict:
-    additional = page.obj.get("/AA")
-    return dict(additional) if additional is not None else {}
+def _only_goes_to_a_page(action, depth: int = 0) -> bool:
+    """True for no open action, a destination, or a chain of /GoTo actions (nothing that runs)."""
+    import pikepdf
+
+    if action is None or isinstance(action, (pikepdf.Array, pikepdf.Name, pikepdf.String)):
+        return True
+    if not isinstance(action, pikepdf.Dictionary) or depth > 10:
+        return False
+    if action.get("/S") != pikepdf.Name.GoTo:
+        return False
+    following = action.get("/Next")
+    if following is None:
+        return True
+    if isinstance(following, pikepdf.Array):
+        return all(_only_goes_to_a_page(item, depth + 1) for item in following)
+    return _only_goes_to_a_page(following, depth + 1)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from competition.accounts.models import Role
+from competition.competitions.policies import can_manage_competition
 from competition.core.permissions import policy
 from competition.core.time import utcnow
 from competition.extensions import db
@@ -41,7 +43,7 @@ def can_view_submission(user, team) -> bool:
 @policy
 def can_manage_submission(user, round_, team) -> bool:
     """Reopen and extend: organizers, and the team's institution organizer in a school round."""
-    if not _signed_in(user):
+    if not _signed_in(user) or team.competition_id != round_.competition_id:
         return False
     scope = reviewable_institution_ids(user, round_.competition)
     if scope is None:
@@ -58,8 +60,16 @@ def can_see_round_submissions(user, round_) -> bool:
     return scope is None or bool(scope)
 
 
+@policy
+def can_manage_materials(user, round_) -> bool:
+    """A round's materials and submission window, and the archive of every file: organizers."""
+    return can_manage_competition(user, round_.competition)
+
+
 def judge_assignment(user, submission):
-    if not _signed_in(user):
+    """The person's assignment to this submission, while they still hold the judge role (removing
+    the role ends their access even though the assignment stays on record)."""
+    if not _signed_in(user) or Role.JUDGE not in user.roles_in(submission.round.competition):
         return None
     return db.session.scalar(
         select(Assignment).where(Assignment.submission_id == submission.id, Assignment.judge_id == user.id)
@@ -69,6 +79,12 @@ def judge_assignment(user, submission):
 def is_judging(user, submission) -> bool:
     """An assigned judge while the round's judging window is open."""
     return judge_assignment(user, submission) is not None and submission.round.judging_is_open(utcnow())
+
+
+@policy
+def can_read_submission(user, submission) -> bool:
+    """The reading page judges use: an assigned judge while judging is open, and reviewers."""
+    return is_judging(user, submission) or can_review_team(user, submission.team)
 
 
 def can_download_file(user, item) -> bool:

@@ -8,18 +8,20 @@ that was on its way at 23:59. Functions flush, never commit; a refused action ch
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import ipaddress
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from competition.accounts.models import User
 from competition.core import audit, storage
@@ -97,7 +99,16 @@ STANDARD_SLOTS = [
 SLOT_MAX_BYTES = 500 * 1024 * 1024
 
 
+LABEL_ZH_MAX = 100
+LABEL_EN_MAX = 200
+HELP_MAX = 2000
+MAX_FILES_LIMIT = 20
+_TEXT_LIMITS = {"label_zh": LABEL_ZH_MAX, "label_en": LABEL_EN_MAX, "help_zh": HELP_MAX, "help_en": HELP_MAX}
+
+
 def save_slot(round_: Round, *, actor: User, slot: MaterialSlot | None, settings: SlotSettings) -> MaterialSlot:
+    if slot is not None and slot.round_id != round_.id:
+        raise ValueError("the material belongs to another round")
     code = settings.code.strip().lower()
     if not code or len(code) > 32 or not code.replace("_", "").replace("-", "").isalnum() or not code.isascii():
         raise DomainError(_l("A code has 1 to 32 lower-case letters, digits, - or _, e.g. plan."), field="code")
@@ -106,16 +117,21 @@ def save_slot(round_: Round, *, actor: User, slot: MaterialSlot | None, settings
     )
     if clash is not None and (slot is None or clash != slot.id):
         raise DomainError(_l("Another material of this round already uses this code."), field="code")
-    if not settings.label_zh.strip():
+    labels = {name: (getattr(settings, name) or "").strip() for name in _TEXT_LIMITS}
+    if not labels["label_zh"]:
         raise DomainError(_l("Please enter the Chinese name."), field="label_zh")
-    kinds = [kind for kind in settings.allowed_kinds if kind in {k.value for k in FileKind}]
+    for name, limit in _TEXT_LIMITS.items():
+        if len(labels[name]) > limit:
+            raise DomainError(_l("At most %(max)s characters.", max=limit), field=name)
+    known = {kind.value for kind in FileKind}
+    kinds = list(dict.fromkeys(kind for kind in settings.allowed_kinds or [] if kind in known))
     if not kinds:
         raise DomainError(_l("Choose at least one file type."), field="allowed_kinds")
     if not 0 < settings.max_bytes <= SLOT_MAX_BYTES:
         raise DomainError(_l("The size limit is between 1 KB and 500 MB."), field="max_bytes")
-    if not 1 <= settings.max_files <= 20:
+    if not 1 <= settings.max_files <= MAX_FILES_LIMIT:
         raise DomainError(_l("A material holds 1 to 20 files."), field="max_files")
-    values = vars(settings) | {"code": code, "allowed_kinds": kinds}
+    values = vars(settings) | labels | {"code": code, "allowed_kinds": kinds}
     created = slot is None
     slot = slot or MaterialSlot(round=round_)
     for field, value in values.items():
@@ -147,6 +163,65 @@ def delete_slot(slot: MaterialSlot, *, actor: User) -> None:
     db.session.flush()
 
 
+# --- the round's submission settings -------------------------------------------------------------
+
+ABSTRACT_LIMIT_MIN = 50
+ABSTRACT_LIMIT_MAX = 5000
+
+
+def update_submission_settings(
+    round_: Round,
+    *,
+    actor: User,
+    opens_at: datetime | None,
+    deadline: datetime | None,
+    blind: bool,
+    abstract_max_chars: int | None,
+) -> Round:
+    """When teams may hand in (None: from now on / until the competition's deadline), whether judges
+    read blind, and how long an abstract may be."""
+    for value in (opens_at, deadline):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("submission times must be aware datetimes")
+    opens_at = opens_at.astimezone(UTC) if opens_at is not None else None
+    deadline = deadline.astimezone(UTC) if deadline is not None else None
+    effective = deadline or round_.competition.submission_deadline
+    if opens_at is not None and effective is not None and effective <= opens_at:
+        if deadline is None:
+            raise DomainError(
+                _l("The competition's submission deadline comes before this opening time; set a later deadline."),
+                field="deadline",
+            )
+        raise DomainError(_l("The deadline must come after the opening time."), field="deadline")
+    if abstract_max_chars is None or not ABSTRACT_LIMIT_MIN <= abstract_max_chars <= ABSTRACT_LIMIT_MAX:
+        raise DomainError(
+            _l("Please enter a number between %(min)s and %(max)s.", min=ABSTRACT_LIMIT_MIN, max=ABSTRACT_LIMIT_MAX),
+            field="abstract_max_chars",
+        )
+    before = {
+        "opens_at": round_.submission_opens_at.isoformat() if round_.submission_opens_at else None,
+        "deadline": round_.submission_deadline.isoformat() if round_.submission_deadline else None,
+        "blind": bool(round_.blind),
+        "abstract_max_chars": round_.abstract_max_chars,
+    }
+    round_.submission_opens_at = opens_at
+    round_.submission_deadline = deadline
+    round_.blind = bool(blind)
+    round_.abstract_max_chars = abstract_max_chars
+    db.session.flush()
+    audit.record(
+        actor,
+        "round.submission_settings",
+        round_,
+        opens_at=opens_at.isoformat() if opens_at else None,
+        deadline=deadline.isoformat() if deadline else None,
+        blind=bool(blind),
+        abstract_max_chars=abstract_max_chars,
+        before=before,
+    )
+    return round_
+
+
 # --- deadlines ----------------------------------------------------------------------------------
 
 
@@ -158,10 +233,21 @@ def extension_for(round_: Round, team: Team) -> Extension | None:
     return db.session.scalar(select(Extension).where(Extension.round_id == round_.id, Extension.team_id == team.id))
 
 
+def applicable_deadline(deadline: datetime | None, extended_until: datetime | None) -> datetime | None:
+    """The later of the round's deadline and a team's extension; no deadline when the round has none.
+
+    An extension only ever gives more time: when the round's deadline is moved past it later, the
+    round's deadline applies.
+    """
+    if deadline is None:
+        return None
+    return max(deadline, extended_until) if extended_until is not None else deadline
+
+
 def deadline_for(round_: Round, team: Team) -> datetime | None:
     """The deadline that applies to this team: its extension, else the round's."""
     extension = extension_for(round_, team)
-    return extension.until if extension is not None else round_.deadline()
+    return applicable_deadline(round_.deadline(), extension.until if extension is not None else None)
 
 
 def check_window(round_: Round, team: Team, *, started_at: datetime, now: datetime) -> None:
@@ -197,21 +283,70 @@ def check_participant(round_: Round, team: Team) -> None:
         raise DomainError(_l("“%(team)s” does not take part in %(round)s.", team=team.name, round=round_.name))
 
 
+def rounds_taking_part(team: Team) -> list[tuple[Round, Submission | None]]:
+    """The rounds of the team's competition it takes part in or handed something in for, in order,
+    each with the team's submission (None before the first upload)."""
+    rounds = db.session.scalars(
+        select(Round).where(Round.competition_id == team.competition_id).order_by(Round.position, Round.id)
+    ).all()
+    submissions = {
+        item.round_id: item for item in db.session.scalars(select(Submission).where(Submission.team_id == team.id))
+    }
+    taking_part = []
+    for round_ in rounds:
+        if round_.id in submissions or db.session.scalar(
+            select(func.count()).select_from(participants_query(round_).where(Team.id == team.id).subquery())
+        ):
+            taking_part.append((round_, submissions.get(round_.id)))
+    return taking_part
+
+
 def submission_for(round_: Round, team: Team) -> Submission | None:
     return db.session.scalar(select(Submission).where(Submission.round_id == round_.id, Submission.team_id == team.id))
 
 
-def _open_submission(round_: Round, team: Team, *, started_at: datetime, now: datetime) -> Submission:
-    """The team's draft for the round (created on first use), after every check that applies."""
+def _check_open(round_: Round, team: Team, *, started_at: datetime, now: datetime) -> None:
+    """Every check of `_open_submission` that only reads, for refusing an upload before storing it."""
     check_participant(round_, team)
     check_window(round_, team, started_at=started_at, now=now)
     submission = submission_for(round_, team)
-    if submission is None:
-        submission = Submission(round=round_, team=team)
-        db.session.add(submission)
-        db.session.flush()
+    if submission is not None and submission.is_submitted:
+        raise DomainError(_l("The submission has been handed in and is locked; an organizer can reopen it."))
+
+
+def _open_submission(round_: Round, team: Team, *, started_at: datetime, now: datetime) -> Submission:
+    """The team's draft for the round (created on first use), after every check that applies.
+
+    The row is locked until the transaction ends, so two members acting at once (two uploads, an
+    upload and handing in) take turns, and the second sees what the first committed.
+    """
+    check_participant(round_, team)
+    check_window(round_, team, started_at=started_at, now=now)
+    submission = _locked_submission(round_, team, now=now)
     if submission.is_submitted:
         raise DomainError(_l("The submission has been handed in and is locked; an organizer can reopen it."))
+    return submission
+
+
+def _locked_submission(round_: Round, team: Team, *, now: datetime) -> Submission:
+    """The submission row, created when missing and locked by a write (the row lock on PostgreSQL,
+    the single writer on SQLite). Two requests creating it at once both end with the same row."""
+    if submission_for(round_, team) is None:
+        dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+        db.session.execute(
+            dialect.insert(Submission)
+            .values(round_id=round_.id, team_id=team.id, state=SubmissionState.DRAFT.value, abstract="",
+                    keywords="", industry="", created_at=now, updated_at=now)
+            .on_conflict_do_nothing(index_elements=["round_id", "team_id"])
+        )  # fmt: skip
+    db.session.execute(
+        update(Submission)
+        .where(Submission.round_id == round_.id, Submission.team_id == team.id)
+        .values(state=Submission.state)
+        .execution_options(synchronize_session=False)
+    )
+    submission = submission_for(round_, team)
+    db.session.expire(submission)  # read again now that it is locked: another request may have changed it
     return submission
 
 
@@ -238,9 +373,14 @@ def upload(
     started_at: datetime,
     now: datetime,
 ) -> SubmissionFile:
-    """Store a new version (or attachment) for a slot; the previous version stays in the history."""
+    """Store a new version (or attachment) for a slot; the previous version stays in the history.
+
+    Every check runs before the file is stored, and the file is stored (with its copy for a blind
+    round) before the submission is locked, so a large file never holds the lock. Once locked, the
+    state and the number of attachments are checked again; a refusal then removes what was stored.
+    """
     _check_slot(round_, slot)
-    submission = _open_submission(round_, team, started_at=started_at, now=now)
+    _check_open(round_, team, started_at=started_at, now=now)
     size = _size_of(stream)
     if size == 0:
         raise DomainError(_l("The file is empty."), field="file")
@@ -258,16 +398,60 @@ def upload(
                material=slot.label, allowed=allowed),
             field="file",
         )  # fmt: skip
+    existing = submission_for(round_, team)
+    if existing is not None:
+        _check_room(existing, slot)
+    if kind == FileKind.PDF:
+        filetypes.check_pdf(stream)
+        stream.seek(0)
+    written: list[str] = []
+    try:
+        with _refused_when_storage_is_full():
+            stored = storage.save(stream, folder="submissions", suffix=SUFFIXES[kind])
+            written.append(stored.key)
+            blind_key = _make_blind_copy(stored.key, kind) if round_.blind else None
+            if blind_key is not None and blind_key != stored.key:
+                written.append(blind_key)
+        submission = _open_submission(round_, team, started_at=started_at, now=now)
+        _check_room(submission, slot)
+        item = SubmissionFile(
+            submission=submission,
+            slot=slot,
+            original_name=_display_name(filename),
+            kind=kind.value,
+            storage_key=stored.key,
+            size=stored.size,
+            sha256=stored.sha256,
+            blind_key=blind_key,
+            uploaded_by_id=actor.id,
+            upload_started_at=started_at,
+            uploaded_at=now,
+        )
+        db.session.add(item)
+        submission.updated_at = now
+        db.session.flush()
+    except BaseException:
+        for key in written:
+            storage.delete(key)
+        raise
+    audit.record(actor, "submission.upload", submission, slot=slot.code, file_id=item.id, size=stored.size,
+                 sha256=stored.sha256, name=item.original_name)  # fmt: skip
+    return item
+
+
+def _check_room(submission: Submission, slot: MaterialSlot) -> None:
     if slot.max_files > 1 and len(submission.current_files(slot)) >= slot.max_files:
         raise DomainError(
             _l("%(material)s holds at most %(max)s files; remove one first.", material=slot.label, max=slot.max_files),
             field="file",
         )
-    if kind == FileKind.PDF:
-        filetypes.check_pdf(stream)
-        stream.seek(0)
+
+
+@contextlib.contextmanager
+def _refused_when_storage_is_full():
+    """A full disk refuses the upload with a message instead of a server error."""
     try:
-        stored = storage.save(stream, folder="submissions", suffix=SUFFIXES[kind])
+        yield
     except OSError as error:
         if error.errno in (errno.ENOSPC, errno.EDQUOT):
             raise DomainError(
@@ -277,26 +461,6 @@ def upload(
                 field="file",
             ) from None
         raise
-    item = SubmissionFile(
-        submission=submission,
-        slot=slot,
-        original_name=_display_name(filename),
-        kind=kind.value,
-        storage_key=stored.key,
-        size=stored.size,
-        sha256=stored.sha256,
-        uploaded_by_id=actor.id,
-        upload_started_at=started_at,
-        uploaded_at=now,
-    )
-    db.session.add(item)
-    submission.updated_at = now
-    db.session.flush()
-    if round_.blind:
-        ensure_blind_copy(item)
-    audit.record(actor, "submission.upload", submission, slot=slot.code, file_id=item.id, size=stored.size,
-                 sha256=stored.sha256, name=item.original_name)  # fmt: skip
-    return item
 
 
 def _display_name(filename: str | None) -> str:
@@ -313,7 +477,7 @@ def check_public_link(url: str) -> str:
     invalid = DomainError(_l("Please enter an http:// or https:// link to a public website."), field="link")
     if len(url) > LINK_MAX or parts.scheme not in ("http", "https") or not parts.hostname:
         raise invalid
-    host = parts.hostname
+    host = parts.hostname.rstrip(".")  # "localhost." is localhost
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
@@ -321,7 +485,11 @@ def check_public_link(url: str) -> str:
     if address is not None and not address.is_global:
         raise invalid
     if address is None and (
-        host == "localhost" or host.endswith((".localhost", ".local", ".internal")) or "." not in host
+        host == "localhost"
+        or host.endswith((".localhost", ".local", ".internal"))
+        or "." not in host
+        # no top-level domain is a number: browsers read 127.1 or 0x7f.0.0.1 as addresses
+        or host.rsplit(".", 1)[-1].isdigit()
     ):
         raise invalid
     return url
@@ -348,10 +516,18 @@ def remove_file(item: SubmissionFile, *, actor: User, now: datetime) -> None:
     """Take a file out of the submission; it stays in the history."""
     submission = item.submission
     _open_submission(submission.round, submission.team, started_at=now, now=now)
-    if item.removed_at is None:
-        item.removed_at = now
-        submission.updated_at = now
-        audit.record(actor, "submission.remove_file", submission, file_id=item.id, slot=item.slot.code)
+    if item.removed_at is not None:
+        return
+    removed = [item]
+    if item.slot.max_files == 1 and item in submission.current_files(item.slot):
+        # the current version of a document: the material is empty afterwards, an older version
+        # the team replaced does not come back in its place
+        removed = [other for other in submission.files if other.slot_id == item.slot_id and other.removed_at is None]
+    for other in removed:
+        other.removed_at = now
+    submission.updated_at = now
+    audit.record(actor, "submission.remove_file", submission, file_id=item.id, slot=item.slot.code,
+                 removed=[other.id for other in removed])  # fmt: skip
 
 
 def save_details(
@@ -401,7 +577,21 @@ def missing_for_submission(round_: Round, submission: Submission | None) -> list
 
 
 def submit(round_: Round, team: Team, *, actor: User, now: datetime) -> Submission:
-    submission = _open_submission(round_, team, started_at=now, now=now)
+    """Hand in and lock. Until the deadline; during the grace period after it only when an upload
+    that began before the deadline finished after it (the team could not press the button while
+    that upload was still on its way)."""
+    started_at = now
+    deadline = deadline_for(round_, team)
+    existing = submission_for(round_, team)
+    in_flight = (
+        existing is not None
+        and deadline is not None
+        and now > deadline
+        and any(item.upload_started_at <= deadline < item.uploaded_at for item in existing.files)
+    )
+    if in_flight:
+        started_at = deadline
+    submission = _open_submission(round_, team, started_at=started_at, now=now)
     missing = missing_for_submission(round_, submission)
     if missing:
         raise DomainError(_l("Still missing before handing in: %(missing)s.", missing="、".join(missing)))
@@ -436,15 +626,20 @@ def grant_extension(
 ) -> Extension:
     reason = _reason(reason)
     check_participant(round_, team)
+    until = until.astimezone(UTC)  # kept and audited in UTC, whatever zone it was typed in
     if until <= now:
         raise DomainError(_l("An extension must end in the future."), field="until")
     deadline = round_.deadline()
-    if deadline is not None and until <= deadline:
+    if deadline is None:
+        raise DomainError(_l("This round has no deadline, so there is nothing to extend."), field="until")
+    if until <= deadline:
         raise DomainError(_l("An extension must end after the round's deadline."), field="until")
     extension = extension_for(round_, team)
     old = extension.until.isoformat() if extension else None
     if extension is None:
-        extension = Extension(round_id=round_.id, team=team, until=until, reason=reason, granted_by_id=actor.id)
+        extension = Extension(
+            round_id=round_.id, team=team, until=until, reason=reason, granted_by_id=actor.id, granted_at=now
+        )
         db.session.add(extension)
     else:
         extension.until, extension.reason, extension.granted_by_id, extension.granted_at = until, reason, actor.id, now
@@ -453,6 +648,24 @@ def grant_extension(
         actor, "submission.extension", team, round_id=round_.id, until=until.isoformat(), old=old, reason=reason
     )
     return extension
+
+
+def reopen_submission_of(round_: Round, team: Team, *, actor: User, reason: str) -> Submission:
+    """`reopen` for the team's submission of the round (refused when it has none)."""
+    submission = submission_for(round_, team)
+    if submission is None:
+        _reason(reason)
+        raise DomainError(_l("“%(team)s” has not handed anything in for this round.", team=team.name))
+    reopen(submission, actor=actor, reason=reason)
+    return submission
+
+
+def revoke_extension_of(round_: Round, team: Team, *, actor: User) -> None:
+    """`revoke_extension` for the team's extension in the round (refused when it has none)."""
+    extension = extension_for(round_, team)
+    if extension is None:
+        raise DomainError(_l("“%(team)s” has no extension in this round.", team=team.name))
+    revoke_extension(extension, actor=actor)
 
 
 def revoke_extension(extension: Extension, *, actor: User) -> None:
@@ -469,14 +682,16 @@ def ensure_blind_copy(item: SubmissionFile) -> str | None:
     """The storage key of the metadata-free copy (made now when missing); None for links."""
     if item.is_link:
         return None
-    if item.blind_key:
-        return item.blind_key
-    kind = FileKind(item.kind)
+    if not item.blind_key:
+        item.blind_key = _make_blind_copy(item.storage_key, FileKind(item.kind))
+    return item.blind_key
+
+
+def _make_blind_copy(storage_key: str, kind: FileKind) -> str:
+    """Store a metadata-free copy of a stored file; images and videos are served as they are."""
     if kind not in BLIND_COPY_KINDS:
-        item.blind_key = item.storage_key  # images and videos: served as they are
-        return item.blind_key
-    source = storage.path_for(item.storage_key)
+        return storage_key
+    source = storage.path_for(storage_key)
     stored = storage.save_with(lambda target: blind.strip_metadata(source, target, kind), folder="blind",
                                suffix=SUFFIXES[kind])  # fmt: skip
-    item.blind_key = stored.key
-    return item.blind_key
+    return stored.key

@@ -9,7 +9,6 @@ from typing import Any
 
 from flask_babel import gettext as _
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -17,6 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from competition.competitions.models import Competition, DegreeLevel
+from competition.core.spreadsheets import csv_cell
+from competition.core.spreadsheets import set_cell as _set
+from competition.core.spreadsheets import workbook_bytes as _workbook_bytes
 from competition.extensions import db
 from competition.institutions.models import Institution
 from competition.teams.excel.columns import (
@@ -103,16 +105,6 @@ def export_rows(competition: Competition, institution_ids: set[int] | None) -> I
             ]
 
 
-def _set(sheet, row: int, column: int, value: Any):
-    """Write a cell; text always as a string cell (openpyxl would make "=…" a formula and "#N/A" an error)."""
-    if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
-    cell = sheet.cell(row=row, column=column, value=value)
-    if isinstance(value, str):
-        cell.data_type = "s"
-    return cell
-
-
 _HEADER_FONT = Font(bold=True)
 _HEADER_FILL = PatternFill("solid", fgColor="F2DCDB")
 
@@ -130,12 +122,6 @@ def _write_header(sheet, columns: Iterable[Column]) -> None:
     sheet.freeze_panes = "A2"
 
 
-def _workbook_bytes(workbook: Workbook) -> bytes:
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
 def export_xlsx(competition: Competition, institution_ids: set[int] | None) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
@@ -145,21 +131,6 @@ def export_xlsx(competition: Competition, institution_ids: set[int] | None) -> b
         for column_index, value in enumerate(row, start=1):
             _set(sheet, row_index, column_index, value)
     return _workbook_bytes(workbook)
-
-
-#: what makes a spreadsheet read a CSV cell as a formula (full-width forms too: Excel folds them)
-FORMULA_STARTS = ("=", "+", "-", "@", "＝", "＋", "－", "＠")
-_CONTROL_STARTS = ("\t", "\r", "\n")
-
-
-def csv_cell(value: Any) -> str:
-    """A CSV cell that no spreadsheet turns into a formula: a leading `'` when it starts like one."""
-    if value is None:
-        return ""
-    text = str(value)
-    if text.startswith(_CONTROL_STARTS) or text.lstrip().startswith(FORMULA_STARTS):
-        return "'" + text
-    return text
 
 
 def export_csv(competition: Competition, institution_ids: set[int] | None) -> bytes:
