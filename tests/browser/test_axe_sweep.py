@@ -9,6 +9,7 @@ from sqlalchemy import select
 from competition import demo
 from competition.competitions.models import Competition
 from competition.extensions import db
+from competition.judging.models import Assignment
 from competition.rounds.models import Round
 from competition.teams.models import Team
 from tests.browser.conftest import VIEWPORTS, PageChecker
@@ -42,6 +43,8 @@ def demo_pages(live_server):
             f"/competitions/{code}/teams/",
             f"/competitions/{code}/teams/?side=chongqing&state=approved",
             f"/competitions/{code}/teams/import",
+            f"/competitions/{code}/rounds/{school.id}/materials",
+            f"/competitions/{code}/rounds/{school.id}/submissions",
             f"/teams/{team.id}",
             "/admin/users",
             "/admin/competitions",
@@ -61,8 +64,21 @@ def demo_pages(live_server):
             f"/teams/{team.id}/advisors/new",
             f"/teams/{team.id}/members/{team.members[0].id}/profile",
             f"/competitions/{code}",
+            f"/teams/{team.id}/rounds/{school.id}/submission",
         ]
-        return {demo.demo_email("admin"): admin_pages, demo.demo_email("student"): student_pages}
+        assigned = db.session.scalar(select(Assignment).where(Assignment.judge_id == demo_judge_id()))
+        judge_pages = [f"/submissions/{assigned.submission_id}/view"]
+        return {
+            demo.demo_email("admin"): admin_pages,
+            demo.demo_email("student"): student_pages,
+            demo.demo_email("judge"): judge_pages,
+        }
+
+
+def demo_judge_id() -> int:
+    from competition.accounts.models import User
+
+    return db.session.scalar(select(User.id).where(User.email == demo.demo_email("judge")))
 
 
 def _log_in(page, base_url: str, email: str) -> None:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from competition.accounts.models import User
@@ -707,7 +708,7 @@ def _race(app, world: World, code: str, payloads: list[bytes]) -> list[str]:
     lock = threading.Lock()
 
     def upload(user_id: int, data: bytes) -> None:
-        with app.app_context():
+        with app.app_context(), force_locale("en"):
             round_, team = db.session.get(Round, round_id), db.session.get(Team, team_id)
             slot, user = db.session.get(MaterialSlot, slot_id), db.session.get(User, user_id)
             barrier.wait(timeout=30)
