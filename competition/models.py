@@ -5,8 +5,9 @@ from competition.competitions.models import Competition, Track  # noqa: F401
 from competition.core.audit import AuditEntry  # noqa: F401
 from competition.core.jobs import Job  # noqa: F401
 from competition.core.mail import OutboxMessage  # noqa: F401
+from competition.experts.models import Expert, Mentorship  # noqa: F401
 from competition.institutions.models import Institution  # noqa: F401
-from competition.judging.models import Assignment  # noqa: F401
+from competition.judging.models import Assignment, AssignmentRun, Conflict, RoundJudge  # noqa: F401
 from competition.rounds.models import Round, RoundEntry  # noqa: F401
 from competition.submissions.models import Extension, MaterialSlot, Submission, SubmissionFile  # noqa: F401
 from competition.teams.models import Advisor, Team, TeamInvitation, TeamMember  # noqa: F401

@@ -6,6 +6,7 @@ from enum import StrEnum
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from competition.core.time import UTCDateTime, utcnow
@@ -92,6 +93,9 @@ class Competition(db.Model):
     eligible_degrees: Mapped[list[str]] = mapped_column(JSON, default=list)
     min_graduation_year: Mapped[int | None] = mapped_column(Integer)
     max_graduation_year: Mapped[int | None] = mapped_column(Integer)
+    #: conflict-of-interest rules beyond institution and mentoring (回避): cross-region review
+    conflict_same_side: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    conflict_same_city: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
     # timeline (UTC; entered and shown in Asia/Shanghai)
     registration_opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -5,7 +5,18 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -84,6 +95,12 @@ class Round(db.Model):
     #: judges of a blind round never see who the team is, and get files without metadata
     blind: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     abstract_max_chars: Mapped[int] = mapped_column(Integer, default=800, server_default="800")
+    #: judges per submission (k) and the settings of the last assignment run (weights, loads, seed)
+    judges_per_submission: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
+    assignment_settings: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
+    #: increases with every change of the round's assignments: two organizers editing at once
+    #: cannot overwrite each other unseen
+    assignment_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     competition: Mapped[Competition] = relationship()
     material_slots = relationship(
