@@ -117,6 +117,7 @@ def _register_blueprints(app: Flask) -> None:
     from competition.core.views import bp as core_bp
     from competition.core.web import register_security_headers
     from competition.institutions.views import bp as institutions_bp
+    from competition.judging.views import bp as judging_bp
     from competition.rounds.views import bp as rounds_bp
     from competition.submissions.organizer_views import bp as submission_admin_bp
     from competition.submissions.views import bp as submissions_bp
@@ -126,7 +127,7 @@ def _register_blueprints(app: Flask) -> None:
 
     blueprints = (
         core_bp, health_bp, accounts_bp, competitions_bp, setup_bp, rounds_bp, teams_bp, team_review_bp, team_excel_bp,
-        institutions_bp, admin_bp, submissions_bp, submission_admin_bp,
+        institutions_bp, judging_bp, admin_bp, submissions_bp, submission_admin_bp,
     )  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
