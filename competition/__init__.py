@@ -116,7 +116,10 @@ def _register_blueprints(app: Flask) -> None:
     from competition.core.health import bp as health_bp
     from competition.core.views import bp as core_bp
     from competition.core.web import register_security_headers
+    from competition.experts.views import bp as experts_bp
     from competition.institutions.views import bp as institutions_bp
+    from competition.judging.conflict_views import bp as conflicts_bp
+    from competition.judging.organizer_views import bp as judging_admin_bp
     from competition.judging.views import bp as judging_bp
     from competition.rounds.views import bp as rounds_bp
     from competition.submissions.organizer_views import bp as submission_admin_bp
@@ -127,7 +130,8 @@ def _register_blueprints(app: Flask) -> None:
 
     blueprints = (
         core_bp, health_bp, accounts_bp, competitions_bp, setup_bp, rounds_bp, teams_bp, team_review_bp, team_excel_bp,
-        institutions_bp, judging_bp, admin_bp, submissions_bp, submission_admin_bp,
+        institutions_bp, judging_bp, admin_bp, submissions_bp, submission_admin_bp, experts_bp,
+        judging_admin_bp, conflicts_bp,
     )  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
@@ -141,6 +145,8 @@ def _register_template_helpers(app: Flask) -> None:
     from competition.competitions import policies as _competition_policies  # noqa: F401
     from competition.core import i18n
     from competition.core.permissions import POLICIES
+    from competition.experts import policies as _expert_policies  # noqa: F401
+    from competition.judging import policies as _judging_policies  # noqa: F401
     from competition.rounds import policies as _round_policies  # noqa: F401
     from competition.submissions import policies as _submission_policies  # noqa: F401
     from competition.teams import policies as _team_policies  # noqa: F401

@@ -309,11 +309,10 @@ def _demo_pdf(title: str) -> bytes:
 
 
 def _submissions(rounds, teams, people) -> None:
-    """Materials for the rounds; in school round A (judging open now) a few plans handed in, a draft,
-    and the demo judge assigned to the handed-in ones."""
+    """Materials for the rounds; in school round A (judging open now) a few plans handed in and a
+    draft; the round's judges and an applied assignment (two judges per submission)."""
     import io
 
-    from competition.judging.models import Assignment
     from competition.submissions import services as submissions
 
     organizer = people["organizer"]
@@ -333,9 +332,49 @@ def _submissions(rounds, teams, people) -> None:
         submissions.save_details(school_a, team, actor=member, abstract=abstract, keywords="乡村振兴, 人工智能",
                                  industry="信息技术", stage="prototype", now=now)  # fmt: skip
         if hand_in:
-            submission = submissions.submit(school_a, team, actor=member, now=now)
-            db.session.add(Assignment(round_id=school_a.id, submission=submission, judge_id=people["judge"].id,
-                                      created_by_id=organizer.id))  # fmt: skip
+            submissions.submit(school_a, team, actor=member, now=now)
+    _judging(school_a, people, teams)
+
+
+#: (e-mail local part, name, title, employer, institution code or None, city, side, kind, expertise, mentors)
+DEMO_EXPERTS = [
+    ("judge", "张建国 教授", "教授", "重庆邮电大学", "CQUPT", "重庆", "chongqing", "academic", ["idea", "信息技术", "人工智能"], True),
+    ("judge2", "刘晓燕 教授", "教授", "西南交通大学", "SWJTU", "成都", "sichuan", "academic", ["startup", "growth", "轨道交通"], True),
+    ("judge3", "赵磊 投资人", "合伙人", "天府创新投资", None, "成都", "sichuan", "investor", ["idea", "startup", "信息技术"], False),
+    ("judge4", "孙婷 创业者", "创始人", "两江智造科技", None, "重庆", "chongqing", "entrepreneur", ["growth", "智能制造"], True),
+    ("judge5", "吴强 研究员", "研究员", "四川省科技厅", None, "成都", "sichuan", "official", ["public", "乡村振兴"], False),
+]  # fmt: skip
+
+
+def _judging(school_a, people, teams) -> None:
+    """The alliance's experts, the school round's judges and an applied assignment; one mentorship."""
+    from competition.experts.models import Expert, Mentorship, MentorshipState
+    from competition.judging import assignment, conflicts
+    from competition.judging.models import RoundJudge
+
+    institutions = {inst.code: inst for inst in db.session.scalars(select(Institution))}
+    password_hash = people["admin"].password_hash
+    organizer = people["organizer"]
+    experts = {}
+    for key, name, title, employer, code, city, side, kind, expertise, mentors in DEMO_EXPERTS:
+        user = people.get(key)
+        if user is None:
+            user = User(email=demo_email(key), password_hash=password_hash, real_name=name, locale="zh_Hans_CN",
+                        institution=institutions.get(code), email_verified_at=utcnow())  # fmt: skip
+            db.session.add(user)
+            people[key] = user
+            db.session.add(CompetitionRole(user=user, competition=school_a.competition, role=Role.JUDGE.value))
+        experts[key] = Expert(user=user, title=title, employer=employer, institution=institutions.get(code), city=city,
+                              side=side, kind=kind, expertise=expertise, mentors=mentors)  # fmt: skip
+        db.session.add(experts[key])
+        db.session.add(RoundJudge(round_id=school_a.id, user=user, added_by_id=organizer.id))
+    by_name = {team.name: team for team in teams}
+    db.session.add(Mentorship(team=by_name["山城智运"], expert=experts["judge4"], state=MentorshipState.ACCEPTED.value,
+                              message="希望在智能制造方向得到指导", answered_at=utcnow()))  # fmt: skip
+    db.session.flush()
+    conflicts.refresh_automatic_conflicts(school_a.competition, actor=organizer)
+    settings = assignment.Settings(judges_per_submission=2)
+    assignment.apply(assignment.propose(school_a, actor=organizer, settings=settings), actor=organizer)
 
 
 def _recommend(rounds, teams, organizer) -> None:

@@ -67,3 +67,21 @@ def test_demo_has_school_rounds_feeding_an_alliance_round_and_teams_in_every_sta
     for team in db.session.scalars(select(Team)):
         assert team.member_count == len(team.members) and team.members[0].role == "leader"
     assert db.session.scalar(select(func.count(RoundEntry.id))) >= 3
+
+
+def test_demo_has_experts_and_an_applied_assignment_without_conflicts(app):
+    from competition.judging import conflicts
+    from competition.judging.models import Assignment, AssignmentRun
+    from competition.submissions.models import Submission
+
+    app.test_cli_runner().invoke(args=["demo", "load"])
+    run = db.session.scalar(select(AssignmentRun))
+    assert run.state == "applied" and run.statistics["coverage"] == 1.0
+    handed_in = db.session.scalars(select(Submission).where(Submission.state == "submitted")).all()
+    for submission in handed_in:
+        judges = db.session.scalars(select(Assignment.judge_id).where(Assignment.submission_id == submission.id)).all()
+        assert len(judges) == 2
+    contest = db.session.scalar(select(Competition))
+    in_force = conflicts.active_pairs(contest)
+    for assignment in db.session.scalars(select(Assignment)):
+        assert (assignment.judge_id, assignment.submission.team_id) not in in_force

@@ -11,7 +11,9 @@ import pytest
 from competition.core import storage
 from competition.core.jobs import Job
 from competition.core.mail import queue_mail
+from competition.experts.models import Expert, Mentorship
 from competition.extensions import db
+from competition.judging.models import Assignment, AssignmentRun, Conflict, RoundJudge
 from competition.rounds.models import RoundEntry
 from competition.submissions.models import MaterialSlot, Submission, SubmissionFile
 from competition.teams.models import Advisor, TeamInvitation
@@ -77,6 +79,12 @@ NO_SUCH_INVITE = {
 NOT_FOUND = dict.fromkeys(("anonymous", "student", "judge", "other_organizer", "organizer", "admin"), {404})
 #: a round's archive job: those who manage the round; everyone else cannot tell it exists
 ROUND_JOB = {**NOT_FOUND, "anonymous": LOGIN, "organizer": OK_OR_REDIRECT, "admin": OK_OR_REDIRECT}
+#: a judge's own assignment (the sweep's is another judge's): nobody else can tell it exists
+OWN_ASSIGNMENT = {**NOT_FOUND, "anonymous": LOGIN}
+#: the alliance's expert pool: admins and the organizers of any competition
+EXPERT_POOL = {**MANAGERS, "other_organizer": OK_OR_REDIRECT}
+#: a mentoring request: only its expert answers, only its team's leader or expert ends it (none of the visitors)
+MENTORSHIP = {**NOT_FOUND, "anonymous": LOGIN}
 
 ROUTES: dict[str, dict] = {
     "static": PUBLIC,
@@ -172,6 +180,34 @@ ROUTES: dict[str, dict] = {
     "admin.outbox_message": ADMIN_ONLY,
     "admin.audit_log": ADMIN_ONLY,
     "admin.jobs": ADMIN_ONLY,
+    "judging.home": SIGNED_IN,
+    "judging.declare": OWN_ASSIGNMENT,
+    "judging_admin.judges": MANAGERS,
+    "judging_admin.edit_judge": MANAGERS,
+    "judging_admin.remove_round_judge": MANAGERS,  # without the page's version: refused with a message
+    "judging_admin.assignment_page": MANAGERS,
+    "judging_admin.propose": MANAGERS,  # an empty form: shown again
+    "judging_admin.run": MANAGERS,
+    "judging_admin.apply_run": MANAGERS,  # the sweep's run is applied already: refused with a message
+    "judging_admin.discard_run": MANAGERS,
+    "judging_admin.add_assignment": MANAGERS,
+    "judging_admin.remove_assignment": MANAGERS,
+    "conflicts.index": MANAGERS,
+    "conflicts.refresh": MANAGERS,
+    "conflicts.declare": MANAGERS,
+    "conflicts.dismiss": MANAGERS,  # without a reason: refused with a message
+    "conflicts.restore": MANAGERS,  # the sweep's conflict is in force: refused with a message
+    "experts.index": EXPERT_POOL,
+    "experts.new": EXPERT_POOL,
+    "experts.detail": EXPERT_POOL,
+    "experts.invite": EXPERT_POOL,
+    "experts.import_experts": EXPERT_POOL,
+    "experts.import_template": EXPERT_POOL,
+    "experts.export_xlsx": EXPERT_POOL,
+    "experts.mentoring": SIGNED_IN,
+    "experts.answer": MENTORSHIP,
+    "experts.end_mentorship": MENTORSHIP,
+    "experts.request_mentor": TEAM_LEADER,
 }
 
 VISITORS = ("anonymous", "student", "judge", "other_organizer", "organizer", "admin")
@@ -235,6 +271,19 @@ def world(app):
     archive_job = Job(name="submissions.archive", args={"round_id": school.id})
     db.session.add(archive_job)
     db.session.flush()
+    # judging: the target judges the school round and the swept submission (scoring begun), an
+    # applied proposal, a conflict declared by an organizer (refreshing never removes it)
+    round_judge = RoundJudge(round_id=school.id, user_id=target.id)
+    assigned = Assignment(round_id=school.id, submission_id=submission.id, judge_id=target.id, protected=True)
+    run = AssignmentRun(round_id=school.id, state="applied", pairs=[[submission.id, target.id]], statistics={})
+    conflict = Conflict(competition_id=contest.id, judge_id=target.id, team_id=recommended[1].id,
+                        source="declared_by_organizer", reason="亲属关系")  # fmt: skip
+    db.session.add_all([round_judge, assigned, run, conflict])
+    db.session.flush()
+    expert = Expert(user=factories.user(), employer="天府创新投资", city="成都", side="sichuan", kind="investor",
+                    expertise=["idea"], mentors=True)  # fmt: skip
+    mentorship = Mentorship(team=swept, expert=expert)  # waiting for an answer
+    db.session.add_all([expert, mentorship])
     message = queue_mail(
         to=target.email, template="accounts/emails/verify_email", locale="en", user=target, verify_url="x", valid_days=3
     )
@@ -255,6 +304,12 @@ def world(app):
         "file_id": video.id,
         "submission_id": submission.id,
         "job_id": archive_job.id,
+        "round_judge_id": round_judge.id,
+        "assignment_id": assigned.id,
+        "run_id": run.id,
+        "conflict_id": conflict.id,
+        "expert_id": expert.id,
+        "mentorship_id": mentorship.id,
         "token": "not-a-valid-token",
         "filename": "css/app.css",
     }

@@ -93,6 +93,8 @@ class Instance:
     judge_industry: np.ndarray
     #: current assignments outside the instance (judge left the round, submission reopened)
     orphans: int = 0
+    #: (n, m) int 0–2: how well the judge's expertise fits (track, industry/keyword), without the jitter
+    match: np.ndarray | None = None
 
 
 def handed_in(round_: Round) -> list[Submission]:
@@ -192,7 +194,7 @@ def build_instance(round_: Round, settings: Settings) -> Instance:
     # a protected assignment stays even if a conflict appeared since: an organizer must remove it
     allowed |= protected
     return Instance(submissions, judges, profiles, allowed, np.asarray(cost, dtype=np.int64), existing, protected,
-                    sides, industry, orphans)  # fmt: skip
+                    sides, industry, orphans, match)  # fmt: skip
 
 
 # --- explaining infeasibility -------------------------------------------------------------------
@@ -321,7 +323,11 @@ def statistics(instance: Instance, chosen: np.ndarray, settings: Settings) -> di
     k = settings.judges_per_submission
     sides = [set(instance.judge_side[np.flatnonzero(row)]) for row in chosen]
     industry = [bool(instance.judge_industry[np.flatnonzero(row)].any()) for row in chosen]
-    matched = instance.cost[chosen] < UNIT * settings.weight_expertise // 2 if settings.weight_expertise else None
+    # from the match itself: the cost also carries the spread's jitter, which can exceed half a weight
+    matched = panel_matched = None
+    if instance.match is not None:
+        matched = instance.match[chosen] > 0
+        panel_matched = ((instance.match > 0) & chosen).any(axis=1)
     pairs = Counter()
     for row in chosen:
         members = np.flatnonzero(row)
@@ -334,10 +340,12 @@ def statistics(instance: Instance, chosen: np.ndarray, settings: Settings) -> di
         "load_min": int(loads.min()) if m else 0,
         "load_mean": round(float(loads.mean()) if m else 0.0, 2),
         "load_max": int(loads.max()) if m else 0,
-        "coverage": round(float((per_panel == k).mean()) if n else 1.0, 4),
+        # a panel kept with more judges than k (protected ones) is covered too
+        "coverage": round(float((per_panel >= k).mean()) if n else 1.0, 4),
         "both_sides": round(sum(len(s) == 2 for s in sides) / n, 4) if n else 1.0,
         "industry": round(sum(industry) / n, 4) if n else 1.0,
         "expertise_match": round(float(matched.mean()), 4) if matched is not None and matched.size else None,
+        "expertise_panels": round(float(panel_matched.mean()), 4) if panel_matched is not None and n else None,
         "distinct_pairs": len(pairs),
         "pair_share_distinct": round(len(pairs) / total_pairs, 4) if total_pairs else 1.0,
         "max_pair_repeats": max(pairs.values(), default=0),
@@ -350,6 +358,9 @@ def statistics(instance: Instance, chosen: np.ndarray, settings: Settings) -> di
 
 def propose(round_: Round, *, actor: User, settings: Settings) -> AssignmentRun:
     settings.check()
+    # automatic conflicts follow the data (a new judge, a new member, a mentorship): never propose
+    # from a stale list because nobody pressed "refresh"
+    conflict_rules.refresh_automatic_conflicts(round_.competition, actor=actor)
     instance = build_instance(round_, settings)
     if not instance.submissions:
         raise DomainError(_l("No submission of this round has been handed in yet; there is nothing to assign."))
@@ -421,16 +432,21 @@ def _notify_judges(round_: Round, new_work: Counter) -> None:
             locale=judge.locale,
             user=judge,
             count=new_work[judge.id],
-            round_name=round_.name_en if judge.locale == "en" else round_.name_zh,
-            competition_name=round_.competition.name_en if judge.locale == "en" else round_.competition.name_zh,
+            round_name=(round_.name_en or round_.name_zh) if judge.locale == "en" else round_.name_zh,
+            competition_name=(
+                (round_.competition.name_en or round_.competition.name_zh)
+                if judge.locale == "en"
+                else round_.competition.name_zh
+            ),
             assignments_url=external_url("judging.home"),
         )
 
 
 def discard(run: AssignmentRun, *, actor: User) -> None:
-    if run.state == RunState.PROPOSED:
-        run.state = RunState.DISCARDED.value
-        audit.record(actor, "assignment.discard", ("assignment_run", run.id))
+    if run.state != RunState.PROPOSED:
+        raise DomainError(_l("This proposal has already been applied or discarded."))
+    run.state = RunState.DISCARDED.value
+    audit.record(actor, "assignment.discard", ("assignment_run", run.id))
 
 
 def add_judge(

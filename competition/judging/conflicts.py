@@ -2,8 +2,8 @@
 
 Automatic conflicts are derived from the data and kept as rows so that organizers can review them
 and dismiss a false positive with a reason: the judge's institution is a member's or an advisor's;
-the judge mentors the team; and, where the competition asks for it, the judge is from the team's
-side (cross-region review) or city. Judges declare conflicts themselves at any time; organizers
+the judge mentors or mentored the team; and, where the competition asks for it, the judge is from
+the team's side (cross-region review) or city. Judges declare conflicts themselves at any time; organizers
 declare them too. Declaring one removes the judge's assignments to that team.
 
 Declaring a conflict and applying an assignment both lock the competition's row first, so one
@@ -22,6 +22,7 @@ from competition.accounts.models import CompetitionRole, Role, User
 from competition.competitions.models import Competition
 from competition.core import audit
 from competition.core.errors import DomainError
+from competition.core.locks import lock_row
 from competition.core.mail import external_url, queue_mail
 from competition.core.time import utcnow
 from competition.experts.models import Expert, Mentorship, MentorshipState
@@ -110,7 +111,7 @@ def rule_conflict(competition: Competition, judge: JudgeProfile, team: Team) -> 
 
 def refresh_automatic_conflicts(competition: Competition, *, actor: User | None) -> dict[str, int]:
     """Bring the stored automatic conflicts in line with the data — the judge's institution is the
-    team's, a member's or an advisor's; the judge mentors the team — adding new ones and dropping
+    team's, a member's or an advisor's; the judge mentors or mentored the team — adding new ones and dropping
     those whose cause is gone; dismissed ones stay dismissed. Returns counts of added and removed."""
     teams = db.session.scalars(
         select(Team)
@@ -138,7 +139,12 @@ def refresh_automatic_conflicts(competition: Competition, *, actor: User | None)
     for user_id, team_id in db.session.execute(
         select(Expert.user_id, Mentorship.team_id)
         .join(Expert, Expert.id == Mentorship.expert_id)
-        .where(Mentorship.state == MentorshipState.ACCEPTED)
+        # an ended mentorship is still a conflict: the judge coached the team (one ended before it
+        # was ever answered was a request withdrawn, not mentoring)
+        .where(
+            (Mentorship.state == MentorshipState.ACCEPTED.value)
+            | ((Mentorship.state == MentorshipState.ENDED.value) & Mentorship.answered_at.is_not(None))
+        )
     ):
         if user_id in profiles and team_id in names:
             wanted[(user_id, team_id, ConflictSource.MENTOR.value)] = (
@@ -152,11 +158,13 @@ def refresh_automatic_conflicts(competition: Competition, *, actor: User | None)
         )
     }
     added = removed = 0
+    new_pairs = set()
     for key, reason in wanted.items():
         row = existing.get(key)
         if row is None:
             db.session.add(Conflict(competition_id=competition.id, judge_id=key[0], team_id=key[1], source=key[2],
                                     reason=reason, created_by_id=getattr(actor, "id", None)))  # fmt: skip
+            new_pairs.add(key[:2])
             added += 1
         elif row.reason != reason:
             row.reason = reason
@@ -165,9 +173,34 @@ def refresh_automatic_conflicts(competition: Competition, *, actor: User | None)
             db.session.delete(row)
             removed += 1
     db.session.flush()
+    dropped = drop_conflicted_assignments(competition, new_pairs)
     if added or removed:
-        audit.record(actor, "conflict.refresh", competition, added=added, removed=removed)
-    return {"added": added, "removed": removed}
+        audit.record(actor, "conflict.refresh", competition, added=added, removed=removed,
+                     removed_assignments=dropped)  # fmt: skip
+    return {"added": added, "removed": removed, "assignments_removed": len(dropped)}
+
+
+def drop_conflicted_assignments(competition: Competition, pairs: set[tuple[int, int]]) -> list[int]:
+    """Take judges off teams they now conflict with (a conflict found after assigning). An
+    assignment whose scoring has begun stays; the assignment page flags it for the organizers."""
+    if not pairs:
+        return []
+    rows = db.session.execute(
+        select(Assignment.id, Assignment.round_id, Assignment.judge_id, Submission.team_id)
+        .join(Submission, Submission.id == Assignment.submission_id)
+        .join(Round, Round.id == Assignment.round_id)
+        .where(
+            Round.competition_id == competition.id,
+            Assignment.judge_id.in_({judge_id for judge_id, _ in pairs}),
+            Assignment.protected.is_(False),
+        )
+    ).all()
+    doomed = [row for row in rows if (row.judge_id, row.team_id) in pairs]
+    if doomed:
+        db.session.execute(delete(Assignment).where(Assignment.id.in_([row.id for row in doomed])))
+        for round_id in {row.round_id for row in doomed}:
+            db.session.get(Round, round_id).assignment_version += 1
+    return [row.id for row in doomed]
 
 
 def active_pairs(competition: Competition) -> set[tuple[int, int]]:
@@ -183,9 +216,9 @@ def active_pairs(competition: Competition) -> set[tuple[int, int]]:
 
 
 def lock_competition(competition: Competition) -> None:
-    """Serialize conflict declarations and assignment changes of one competition (PostgreSQL row
-    lock; SQLite serializes writers anyway)."""
-    db.session.execute(select(Competition.id).where(Competition.id == competition.id).with_for_update())
+    """Serialize conflict declarations and assignment changes of one competition: what the caller
+    reads next (versions, conflicts in force) stays true until it commits."""
+    lock_row(Competition, competition.id)
 
 
 def _reason(reason: str | None) -> str:
@@ -282,4 +315,6 @@ def restore(conflict: Conflict, *, actor: User) -> None:
     if conflict.dismissed_at is None:
         raise DomainError(_l("This conflict is in force."))
     conflict.dismissed_at = conflict.dismissed_by_id = conflict.dismiss_reason = None
-    audit.record(actor, "conflict.restore", conflict.team, judge_id=conflict.judge_id, source=conflict.source)
+    dropped = drop_conflicted_assignments(conflict.team.competition, {(conflict.judge_id, conflict.team_id)})
+    audit.record(actor, "conflict.restore", conflict.team, judge_id=conflict.judge_id, source=conflict.source,
+                 removed_assignments=dropped)  # fmt: skip

@@ -13,10 +13,13 @@ of least cost, where the cost of an assignment is
 
 The panel terms are concave in the number of judges, and the groups they count (judges of one
 side; industry judges of one side) nest inside each other, so they are exact in a flow network:
-judge → (submission, side, industry?) → (submission, side) → submission, where the first unit
-through a group arc earns the bonus. The network is built from numpy arrays (no Python loop over
-pairs) and solved by OR-Tools' min-cost flow, which returns a proven optimum; the result is a pure
-function of the inputs (the caller's seed only enters through pair_cost).
+submission → (submission, side) → [(submission, side, industry) →] judge → sink, where the first
+unit through a group arc earns the bonus (an academic's pair arc leaves the side node directly; an
+investor's or entrepreneur's leaves the industry node below it). The network is built from numpy
+arrays (no Python loop over pairs) and solved by OR-Tools' min-cost flow, which returns a proven
+optimum; the result is a pure function of the inputs (the caller's seed only enters through
+pair_cost). Flowing from submissions to judges, with no node for academics' groups, solves the
+alliance-sized rounds about 1.5 times faster than the mirror image.
 
 "Spread of judge pairs" is not a flow quantity (it depends on pairs of judges); the caller spreads
 panels by a seeded jitter in pair_cost, which breaks the many ties of equal-cost panels differently
@@ -80,33 +83,38 @@ def solve(problem: Problem) -> Solution:
     load_min = problem.load_min.astype(np.int64)
     load_max = problem.load_max.astype(np.int64)
     total = int(need.sum())
-    if total == 0:
-        return Solution(np.zeros(0, dtype=np.int64), 0, np.zeros(m, dtype=np.int64))
     if int(load_min.sum()) > total or int(load_max.sum()) < total or np.any(load_min > load_max):
         raise Infeasible("loads")
+    if total == 0:
+        return Solution(np.zeros(0, dtype=np.int64), 0, np.zeros(m, dtype=np.int64))
 
-    # nodes: 0 source; 1..m judges; then per submission 7 nodes:
-    #   +0 the submission, +1/+2 side groups, +3..+6 (side, industry) groups
-    source = 0
+    # nodes: 0 the sink; 1..m judges; then per submission 5 nodes:
+    #   +0 the submission, +1/+2 its side groups, +3/+4 its industry groups (one per side)
+    sink = 0
     judge_node = 1 + np.arange(m, dtype=np.int64)
-    base = 1 + m + 7 * np.arange(n, dtype=np.int64)
+    base = 1 + m + 5 * np.arange(n, dtype=np.int64)
     submission_node = base
     side_node = base[:, None] + 1 + np.arange(SIDES)[None, :]  # (n, 2)
-    group_node = base[:, None, None] + 3 + (2 * np.arange(SIDES)[:, None] + np.arange(2)[None, :])[None]  # (n, 2, 2)
+    industry_node = side_node + SIDES  # (n, 2)
+    cap_k = int(need.max(initial=0))
+    flow = min_cost_flow.SimpleMinCostFlow()
 
-    cap_k = need.max(initial=0)
-    tails, heads, caps, costs = [], [], [], []
+    def arcs(tail, head, capacity, cost) -> np.ndarray:
+        """Add arcs (those of capacity 0 are left out); their ids, -1 for those left out."""
+        tail = np.asarray(tail, dtype=np.int64).ravel()
+        head = np.asarray(head, dtype=np.int64).ravel()
+        capacity = np.broadcast_to(np.asarray(capacity, dtype=np.int64).ravel(), tail.shape)
+        cost = np.broadcast_to(np.asarray(cost, dtype=np.int64).ravel(), tail.shape)
+        ids = np.full(tail.size, -1, dtype=np.int64)
+        keep = capacity > 0
+        if keep.all():
+            ids[:] = flow.add_arcs_with_capacity_and_unit_cost(tail, head, capacity, cost)
+        elif keep.any():
+            ids[keep] = flow.add_arcs_with_capacity_and_unit_cost(tail[keep], head[keep], capacity[keep], cost[keep])
+        return ids
 
-    def arcs(tail, head, capacity, cost):
-        tails.append(np.asarray(tail, dtype=np.int64).ravel())
-        heads.append(np.asarray(head, dtype=np.int64).ravel())
-        size = tails[-1].size
-        caps.append(np.broadcast_to(np.asarray(capacity, dtype=np.int64).ravel(), (size,)).copy())
-        costs.append(np.broadcast_to(np.asarray(cost, dtype=np.int64).ravel(), (size,)).copy())
-
-    # source → judge: the load above each judge's minimum (the minimum is the judge's own supply)
-    arcs(np.full(m, source), judge_node, load_max - load_min, 0)
-    # judge → (submission, side, industry?) for every allowed pair
+    # (submission, side) or, for an investor/entrepreneur, (submission, side, industry) → judge,
+    # for every allowed pair (pairs of submissions that need nobody are left out)
     pair_s = problem.pair_submission.astype(np.int64)
     pair_j = problem.pair_judge.astype(np.int64)
     pair_cost = problem.pair_cost.astype(np.int64)
@@ -114,40 +122,32 @@ def solve(problem: Problem) -> Solution:
         pair_cost = pair_cost - problem.keep_bonus * problem.pair_keep.astype(np.int64)
     side_of = problem.judge_side.astype(np.int64)[pair_j]
     industry_of = problem.judge_industry.astype(np.int64)[pair_j]
-    first_pair_arc = sum(t.size for t in tails)
-    arcs(judge_node[pair_j], group_node[pair_s, side_of, industry_of], 1, pair_cost)
+    group = base[pair_s] + 1 + side_of + SIDES * industry_of  # side_node or industry_node
+    pair_arcs = arcs(group, judge_node[pair_j], (need > 0).astype(np.int64)[pair_s], pair_cost)
 
     side_covered = problem.side_covered if problem.side_covered is not None else np.zeros((n, SIDES), bool)
     industry_covered = problem.industry_covered if problem.industry_covered is not None else np.zeros((n, SIDES), bool)
-    # (submission, side, industry) → (submission, side): the first industry judge of a side earns
-    industry_bonus = np.where(industry_covered, 0, -problem.industry_bonus)  # (n, 2)
-    arcs(group_node[:, :, 1], side_node, 1, industry_bonus)
-    arcs(group_node[:, :, 1], side_node, cap_k, 0)
-    arcs(group_node[:, :, 0], side_node, cap_k, 0)
-    # (submission, side) → submission: the first judge of a side earns the side bonus
-    side_bonus = np.where(side_covered, 0, -problem.side_bonus)
-    arcs(side_node, np.repeat(submission_node[:, None], SIDES, axis=1), 1, side_bonus)
-    arcs(side_node, np.repeat(submission_node[:, None], SIDES, axis=1), cap_k, 0)
+    # submission → (submission, side): the first judge of a side earns the side bonus
+    side_bonus = np.where(side_covered, 0, -problem.side_bonus)  # (n, 2)
+    from_submission = np.repeat(submission_node[:, None], SIDES, axis=1)
+    arcs(from_submission, side_node, 1, side_bonus)
+    arcs(from_submission, side_node, cap_k, 0)
+    # (submission, side) → (submission, side, industry): the first industry judge of a side earns
+    industry_bonus = np.where(industry_covered, 0, -problem.industry_bonus)
+    arcs(side_node, industry_node, 1, industry_bonus)
+    arcs(side_node, industry_node, cap_k, 0)
+    # judge → sink: the load above each judge's minimum (the minimum is the judge's own demand)
+    arcs(judge_node, np.full(m, sink), load_max - load_min, 0)
 
-    flow = min_cost_flow.SimpleMinCostFlow()
-    tail = np.concatenate(tails)
-    head = np.concatenate(heads)
-    capacity = np.concatenate(caps)
-    cost = np.concatenate(costs)
-    keep = capacity > 0
-    arc_ids = np.full(tail.size, -1, dtype=np.int64)
-    arc_ids[keep] = flow.add_arcs_with_capacity_and_unit_cost(tail[keep], head[keep], capacity[keep], cost[keep])
-
-    supplies = np.zeros(1 + m + 7 * n, dtype=np.int64)
-    supplies[source] = total - int(load_min.sum())
-    supplies[judge_node] = load_min
-    supplies[submission_node] = -need
+    supplies = np.zeros(1 + m + 5 * n, dtype=np.int64)
+    supplies[sink] = -(total - int(load_min.sum()))
+    supplies[judge_node] = -load_min
+    supplies[submission_node] = need
     flow.set_nodes_supplies(np.arange(supplies.size, dtype=np.int64), supplies)
 
     status = flow.solve()
     if status != flow.OPTIMAL:
         raise Infeasible("flow")
-    pair_arcs = arc_ids[first_pair_arc : first_pair_arc + pair_s.size]
     assigned = np.zeros(pair_s.size, dtype=bool)
     usable = pair_arcs >= 0
     assigned[usable] = flow.flows(pair_arcs[usable]) > 0

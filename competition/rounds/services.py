@@ -16,6 +16,7 @@ from competition.accounts.models import User
 from competition.competitions.models import Competition, Track
 from competition.core import audit
 from competition.core.errors import DomainError
+from competition.core.locks import lock_row
 from competition.extensions import db
 from competition.institutions.models import Institution
 from competition.rounds.models import EntrySource, QuotaKind, Round, RoundEntry, RoundEntryRule, RoundLevel
@@ -294,9 +295,8 @@ def recommend(round_: Round, team: Team, *, actor: User) -> RoundEntry:
     """An institution organizer sends one of their teams from `round_` to the round after it."""
     if round_.level != RoundLevel.INSTITUTION or round_.next_round is None:
         raise DomainError(_l("Teams are recommended only from a school round that names its next round."))
-    # One recommendation at a time per round, so two organizers cannot both take the last place
-    # (PostgreSQL; SQLite serializes writers anyway).
-    db.session.execute(select(Round.id).where(Round.id == round_.id).with_for_update())
+    # One recommendation at a time per round, so two organizers cannot both take the last place.
+    lock_row(Round, round_.id)
     in_round = db.session.scalar(
         select(func.count()).select_from(participants_query(round_).where(Team.id == team.id).subquery())
     )

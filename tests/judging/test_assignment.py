@@ -126,3 +126,26 @@ def test_same_institution_conflicts_are_found_and_explained(app):
     assert result["added"] >= 2
     pairs = conflicts.active_pairs(contest)
     assert (judges[0].id, submissions[0].team_id) in pairs  # judges[0] is from SWU like the teams
+
+
+def test_a_conflict_found_after_assigning_takes_the_judge_off(app):
+    from competition.experts.models import Expert, Mentorship
+
+    contest, round_, submissions, judges, organizer = build(teams=4, judges=4, k=2)
+    assignment.apply(
+        assignment.propose(round_, actor=organizer, settings=assignment.Settings(judges_per_submission=2)),
+        actor=organizer,
+    )
+    target = db.session.scalar(select(Assignment))
+    judge_id, team = target.judge_id, target.submission.team
+    protected = db.session.scalar(select(Assignment).where(Assignment.id != target.id, Assignment.judge_id != judge_id))
+    protected.protected = True
+    expert = Expert(user_id=judge_id, side="sichuan", kind="academic")
+    db.session.add(expert)
+    db.session.add(Mentorship(team=team, expert=expert, state="accepted"))
+    db.session.flush()
+    version = round_.assignment_version
+    result = conflicts.refresh_automatic_conflicts(contest, actor=organizer)
+    assert result["assignments_removed"] == 1
+    assert db.session.get(Assignment, target.id) is None and round_.assignment_version == version + 1
+    assert db.session.get(Assignment, protected.id) is not None
