@@ -377,13 +377,14 @@ def _statements(stats: dict) -> list[tuple[str, str]]:
         return []
     lines = []
     k = stats.get("judges_per_submission", 0)
-    low, high, mean = stats.get("load_min", 0), stats.get("load_max", 0), stats.get("load_mean", 0)
+    low, high = stats.get("load_min", 0), stats.get("load_max", 0)
+    mean = "{:.1f}".format(stats.get("load_mean", 0))
     if low == high:
         lines.append(("load", _("Every judge gets %(count)s submission(s).", count=low)))
     else:
         lines.append(
             ("load", _("Each judge gets %(min)s–%(max)s submissions (%(mean)s on average).", min=low, max=high,
-                       mean=f"{mean:.1f}"))
+                       mean=mean))
         )  # fmt: skip
     lines.append(
         ("coverage", _("%(share)s of the submissions have %(k)s judges.", share=format_percent(stats.get("coverage", 0)), k=k))

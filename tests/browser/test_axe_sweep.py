@@ -44,6 +44,12 @@ def demo_pages(live_server):
             f"/competitions/{code}/teams/?side=chongqing&state=approved",
             f"/competitions/{code}/teams/import",
             f"/competitions/{code}/rounds/{school.id}/materials",
+            f"/competitions/{code}/rounds/{school.id}/judges",
+            f"/competitions/{code}/rounds/{school.id}/assignment",
+            f"/competitions/{code}/conflicts/",
+            "/experts/",
+            "/experts/new",
+            "/experts/import",
             f"/competitions/{code}/rounds/{school.id}/submissions",
             f"/teams/{team.id}",
             "/admin/users",
@@ -67,7 +73,7 @@ def demo_pages(live_server):
             f"/teams/{team.id}/rounds/{school.id}/submission",
         ]
         assigned = db.session.scalar(select(Assignment).where(Assignment.judge_id == demo_judge_id()))
-        judge_pages = [f"/submissions/{assigned.submission_id}/view"]
+        judge_pages = ["/judging/", f"/submissions/{assigned.submission_id}/view", "/experts/mentoring"]
         return {
             demo.demo_email("admin"): admin_pages,
             demo.demo_email("student"): student_pages,

@@ -238,7 +238,9 @@ def test_request_accept_end_and_the_conflict_of_interest(setting):
     conflict = db.session.scalar(select(Conflict).where(Conflict.team_id == team.id))
     assert conflict.source == ConflictSource.MENTOR and "导师" in conflict.reason
     [answer] = mails("experts/emails/mentor_answer")
-    assert answer.to_address == leader.email and "has accepted to mentor" in answer.subject + answer.body_text
+    assert (
+        answer.to_address == leader.email and "已同意担任" in answer.subject + answer.body_text
+    )  # the leader reads Chinese
 
     services.end_mentorship(mentorship, actor=leader)
     db.session.commit()

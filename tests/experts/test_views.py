@@ -231,6 +231,11 @@ def setting(app):
 
 
 def _sign_in(client, user):
+    """Sign in as `user`, who reads English (the pages' texts are asserted in English)."""
+    from competition.extensions import db
+
+    user.locale = "en"
+    db.session.commit()
     with client.session_transaction() as session:
         session["_user_id"] = user.get_id()
         session["_fresh"] = True
