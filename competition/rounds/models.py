@@ -101,6 +101,9 @@ class Round(db.Model):
     #: increases with every change of the round's assignments: two organizers editing at once
     #: cannot overwrite each other unseen
     assignment_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: judges with pending work are reminded this many hours before judging closes (None: never)
+    reminder_hours_before_close: Mapped[int | None] = mapped_column(Integer, default=24, server_default="24")
+    reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     competition: Mapped[Competition] = relationship()
     material_slots = relationship(
