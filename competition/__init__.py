@@ -148,6 +148,7 @@ def _register_template_helpers(app: Flask) -> None:
     from competition.experts import policies as _expert_policies  # noqa: F401
     from competition.judging import policies as _judging_policies  # noqa: F401
     from competition.rounds import policies as _round_policies  # noqa: F401
+    from competition.scoring import policies as _scoring_policies  # noqa: F401
     from competition.submissions import policies as _submission_policies  # noqa: F401
     from competition.teams import policies as _team_policies  # noqa: F401
 

@@ -82,6 +82,17 @@ def jobs_worker(burst: bool) -> None:
     run_worker(current_app._get_current_object(), burst=burst)
 
 
+@jobs_group.command("tick")
+def jobs_tick() -> None:
+    """Periodic work (run from cron or a systemd timer every few minutes): due reminders to judges."""
+    from competition.core.time import utcnow
+    from competition.scoring.services import send_due_reminders
+
+    rounds = send_due_reminders(utcnow())
+    db.session.commit()
+    click.echo(f"reminders sent for {len(rounds)} round(s)")
+
+
 @jobs_group.command("run-pending")
 def jobs_run_pending() -> None:
     """Run every queued job in this process."""
