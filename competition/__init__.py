@@ -122,6 +122,8 @@ def _register_blueprints(app: Flask) -> None:
     from competition.judging.organizer_views import bp as judging_admin_bp
     from competition.judging.views import bp as judging_bp
     from competition.rounds.views import bp as rounds_bp
+    from competition.scoring.organizer_views import bp as scoring_admin_bp
+    from competition.scoring.views import bp as scoring_bp
     from competition.submissions.organizer_views import bp as submission_admin_bp
     from competition.submissions.views import bp as submissions_bp
     from competition.teams.excel_views import bp as team_excel_bp
@@ -131,7 +133,7 @@ def _register_blueprints(app: Flask) -> None:
     blueprints = (
         core_bp, health_bp, accounts_bp, competitions_bp, setup_bp, rounds_bp, teams_bp, team_review_bp, team_excel_bp,
         institutions_bp, judging_bp, admin_bp, submissions_bp, submission_admin_bp, experts_bp,
-        judging_admin_bp, conflicts_bp,
+        judging_admin_bp, conflicts_bp, scoring_bp, scoring_admin_bp,
     )  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

@@ -11,10 +11,13 @@ import pytest
 from competition.core import storage
 from competition.core.jobs import Job
 from competition.core.mail import queue_mail
+from competition.core.time import utcnow
 from competition.experts.models import Expert, Mentorship
 from competition.extensions import db
 from competition.judging.models import Assignment, AssignmentRun, Conflict, RoundJudge
 from competition.rounds.models import RoundEntry
+from competition.scoring import services as scoring
+from competition.scoring.models import Scorecard, ScoreValue
 from competition.submissions.models import MaterialSlot, Submission, SubmissionFile
 from competition.teams.models import Advisor, TeamInvitation
 from tests import factories
@@ -85,6 +88,8 @@ OWN_ASSIGNMENT = {**NOT_FOUND, "anonymous": LOGIN}
 EXPERT_POOL = {**MANAGERS, "other_organizer": OK_OR_REDIRECT}
 #: a mentoring request: only its expert answers, only its team's leader or expert ends it (none of the visitors)
 MENTORSHIP = {**NOT_FOUND, "anonymous": LOGIN}
+#: a judge's scorecard as JSON (autosave): an expired session gets 401 JSON, never the log-in page
+OWN_ASSIGNMENT_JSON = {**NOT_FOUND, "anonymous": {401}}
 
 ROUTES: dict[str, dict] = {
     "static": PUBLIC,
@@ -208,6 +213,26 @@ ROUTES: dict[str, dict] = {
     "experts.answer": MENTORSHIP,
     "experts.end_mentorship": MENTORSHIP,
     "experts.request_mentor": TEAM_LEADER,
+    # the sweep's assignment is another judge's, in a round whose judging is not open
+    "scoring.scorecard": OWN_ASSIGNMENT,
+    "scoring.submit": OWN_ASSIGNMENT,
+    "scoring.confirm": OWN_ASSIGNMENT,
+    "scoring.autosave": OWN_ASSIGNMENT_JSON,
+    "scoring.reopen_request": OWN_ASSIGNMENT,
+    # the sweep's rubric is frozen and used by a submitted scorecard: its POSTs are refused with a message
+    "scoring_admin.rubrics": MANAGERS,
+    "scoring_admin.new_criterion": MANAGERS,
+    "scoring_admin.edit_criterion": MANAGERS,
+    "scoring_admin.delete_criterion": MANAGERS,
+    "scoring_admin.min_comment": MANAGERS,
+    "scoring_admin.unfreeze": MANAGERS,  # without a reason: refused with a message
+    "scoring_admin.delete_rubric": MANAGERS,
+    "scoring_admin.progress_page": MANAGERS,
+    "scoring_admin.reopen": MANAGERS,  # without a reason: refused with a message
+    "scoring_admin.send_reminders": MANAGERS,
+    "scoring_admin.reminder_setting": MANAGERS,
+    "scoring_admin.close": MANAGERS,  # without the confirmation: refused with a message
+    "scoring_admin.export_xlsx": MANAGERS,
 }
 
 VISITORS = ("anonymous", "student", "judge", "other_organizer", "organizer", "admin")
@@ -280,6 +305,17 @@ def world(app):
                         source="declared_by_organizer", reason="亲属关系")  # fmt: skip
     db.session.add_all([round_judge, assigned, run, conflict])
     db.session.flush()
+    # scoring: the school round's rubric, frozen by the target's submitted scorecard
+    rubric = scoring.create_rubric(school, actor=people["organizer"], preset_code="alliance-online-review")
+    criterion = rubric.criteria[0]
+    scorecard = Scorecard(assignment_id=assigned.id, round_id=school.id, submission_id=submission.id,
+                          judge_id=target.id, rubric_id=rubric.id, state="submitted", total=criterion.max_points,
+                          submitted_at=utcnow(), version=1)  # fmt: skip
+    scorecard.values.append(ScoreValue(criterion_id=criterion.id, points=criterion.max_points,
+                                       max_points=criterion.max_points))  # fmt: skip
+    rubric.frozen_at = scorecard.submitted_at
+    db.session.add(scorecard)
+    db.session.flush()
     expert = Expert(user=factories.user(), employer="天府创新投资", city="成都", side="sichuan", kind="investor",
                     expertise=["idea"], mentors=True)  # fmt: skip
     mentorship = Mentorship(team=swept, expert=expert)  # waiting for an answer
@@ -310,6 +346,9 @@ def world(app):
         "conflict_id": conflict.id,
         "expert_id": expert.id,
         "mentorship_id": mentorship.id,
+        "rubric_id": rubric.id,
+        "criterion_id": criterion.id,
+        "scorecard_id": scorecard.id,
         "token": "not-a-valid-token",
         "filename": "css/app.css",
     }

@@ -13,11 +13,13 @@ from sqlalchemy import select, update
 from competition.extensions import db
 
 
-def lock_row(model, row_id: int) -> None:
-    """Serialize writers of one row: what the caller reads next stays true until it commits."""
+def lock_row(model, row_id: int) -> bool:
+    """Serialize writers of one row: what the caller reads next stays true until it commits.
+
+    Returns whether the row exists (it may have been deleted since the caller loaded it)."""
     if db.session.get_bind().dialect.name == "sqlite":
-        db.session.execute(
+        result = db.session.execute(
             update(model).where(model.id == row_id).values(id=model.id).execution_options(synchronize_session=False)
         )
-    else:
-        db.session.execute(select(model.id).where(model.id == row_id).with_for_update())
+        return result.rowcount > 0
+    return db.session.execute(select(model.id).where(model.id == row_id).with_for_update()).first() is not None

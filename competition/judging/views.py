@@ -27,8 +27,11 @@ from competition.judging.forms import DeclareForm
 from competition.judging.models import Assignment
 from competition.judging.policies import can_declare_conflict
 from competition.rounds.models import Round
+from competition.scoring.models import Scorecard
+from competition.scoring.policies import can_open_scorecard
 from competition.submissions.models import Submission
 from competition.submissions.policies import can_read_submission, is_blind_for
+from competition.submissions.views import _time_left
 from competition.teams.models import Team
 
 bp = Blueprint("judging", __name__, url_prefix="/judging")
@@ -40,6 +43,10 @@ class AssignmentRow:
     submission: Submission
     blind: bool
     readable: bool
+    #: the judge's scorecard: "not_started", "draft" or "submitted"
+    state: str = "not_started"
+    #: the scorecard can be opened now (judging is open)
+    can_score: bool = False
 
 
 @dataclass
@@ -47,6 +54,12 @@ class RoundGroup:
     round: Round
     window: str  # "open", "not_yet", "closed", "unset"
     rows: list[AssignmentRow] = field(default_factory=list)
+    #: "2 days 5 hours" while judging is open
+    time_left: str | None = None
+
+    @property
+    def done(self) -> int:
+        return sum(1 for row in self.rows if row.state == "submitted")
 
 
 @dataclass
@@ -82,6 +95,15 @@ def _my_assignments(user) -> list[CompetitionGroup]:
         .order_by(Competition.year.desc(), Competition.id, Round.position, Round.id, Team.project_title, Assignment.id)
     ).all()
     now = utcnow()
+    # the judge's own scorecards only (never another judge's): their state per assignment
+    states = dict(
+        db.session.execute(
+            select(Scorecard.assignment_id, Scorecard.state).where(
+                Scorecard.assignment_id.in_([assignment.id for assignment in assignments]),
+                Scorecard.judge_id == user.id,
+            )
+        ).all()
+    )
     groups: dict[int, CompetitionGroup] = {}
     rounds: dict[int, RoundGroup] = {}
     for assignment in assignments:
@@ -92,10 +114,19 @@ def _my_assignments(user) -> list[CompetitionGroup]:
             continue
         group = groups.setdefault(competition.id, CompetitionGroup(competition))
         if round_.id not in rounds:
-            rounds[round_.id] = RoundGroup(round_, _window(round_, now))
+            window = _window(round_, now)
+            time_left = _time_left(round_.judging_closes_at - now) if window == "open" else None
+            rounds[round_.id] = RoundGroup(round_, window, time_left=time_left)
             group.rounds.append(rounds[round_.id])
         rounds[round_.id].rows.append(
-            AssignmentRow(assignment, submission, is_blind_for(user, submission), can_read_submission(user, submission))
+            AssignmentRow(
+                assignment,
+                submission,
+                is_blind_for(user, submission),
+                can_read_submission(user, submission),
+                state=states.get(assignment.id, "not_started"),
+                can_score=can_open_scorecard(user, assignment),
+            )
         )
     return list(groups.values())
 

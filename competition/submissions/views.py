@@ -380,6 +380,12 @@ def judge_view(submission_id: int):
     submission = db.session.get(Submission, submission_id)
     require(submission is not None and policies.can_read_submission(current_user, submission), hide=True)
     blind = policies.is_blind_for(current_user, submission)
+    return render_template("submissions/judge_view.html", **project_context(submission, blind=blind))
+
+
+def project_context(submission: Submission, *, blind: bool) -> dict:
+    """What templates/submissions/_project.html and _materials.html show of a submission to a judge
+    (also used by the scorecard): in a blind round files go by neutral names."""
     materials = [
         (
             slot,
@@ -391,12 +397,11 @@ def judge_view(submission_id: int):
         )
         for slot in submission.round.material_slots
     ]  # fmt: skip
-    return render_template(
-        "submissions/judge_view.html",
-        submission=submission,
-        round_=submission.round,
-        team=submission.team,
-        blind=blind,
-        materials=materials,
-        stage_label=_stage_label(submission),
-    )
+    return {
+        "submission": submission,
+        "round_": submission.round,
+        "team": submission.team,
+        "blind": blind,
+        "materials": materials,
+        "stage_label": _stage_label(submission),
+    }
