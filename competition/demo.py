@@ -375,6 +375,32 @@ def _judging(school_a, people, teams) -> None:
     conflicts.refresh_automatic_conflicts(school_a.competition, actor=organizer)
     settings = assignment.Settings(judges_per_submission=2)
     assignment.apply(assignment.propose(school_a, actor=organizer, settings=settings), actor=organizer)
+    _scoring(school_a, organizer)
+
+
+def _scoring(school_a, organizer) -> None:
+    """The round's rubric (from the alliance preset) and some scorecards: every judge but the demo
+    judge has submitted theirs; the demo judge has one draft and the rest still to do."""
+    from competition.judging.models import Assignment
+    from competition.scoring import services as scoring
+
+    rubric = scoring.create_rubric(school_a, actor=organizer, preset_code="alliance-online-review")
+    rubric.min_comment_chars = 20
+    db.session.flush()
+    now = utcnow()
+    comment = "项目切入点清晰，团队执行力强；建议补充市场规模测算和成渝两地的推广计划。"
+    assignments = db.session.scalars(select(Assignment).where(Assignment.round_id == school_a.id).order_by(Assignment.id))
+    demo_judge = db.session.scalar(select(User.id).where(User.email == demo_email("judge")))
+    drafted = False
+    for index, item in enumerate(assignments):
+        points = {c.id: str(int(c.max_points) - (index + position) % 5) for position, c in enumerate(rubric.criteria)}
+        judge = db.session.get(User, item.judge_id)
+        if item.judge_id == demo_judge:
+            if not drafted:
+                scoring.save(item, judge=judge, data=scoring.ScoreInput(points, {}, "", 0), submit=False, now=now)
+                drafted = True
+            continue
+        scoring.save(item, judge=judge, data=scoring.ScoreInput(points, {}, comment, 0), submit=True, now=now)
 
 
 def _recommend(rounds, teams, organizer) -> None:

@@ -47,6 +47,8 @@ def demo_pages(live_server):
             f"/competitions/{code}/rounds/{school.id}/judges",
             f"/competitions/{code}/rounds/{school.id}/assignment",
             f"/competitions/{code}/conflicts/",
+            f"/competitions/{code}/rounds/{school.id}/scoring/rubrics",
+            f"/competitions/{code}/rounds/{school.id}/scoring/progress",
             "/experts/",
             "/experts/new",
             "/experts/import",
@@ -73,7 +75,12 @@ def demo_pages(live_server):
             f"/teams/{team.id}/rounds/{school.id}/submission",
         ]
         assigned = db.session.scalar(select(Assignment).where(Assignment.judge_id == demo_judge_id()))
-        judge_pages = ["/judging/", f"/submissions/{assigned.submission_id}/view", "/experts/mentoring"]
+        judge_pages = [
+            "/judging/",
+            f"/submissions/{assigned.submission_id}/view",
+            f"/scoring/assignments/{assigned.id}",
+            "/experts/mentoring",
+        ]
         return {
             demo.demo_email("admin"): admin_pages,
             demo.demo_email("student"): student_pages,

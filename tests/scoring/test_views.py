@@ -496,7 +496,7 @@ def test_autosave_with_an_expired_session_answers_401_json_not_a_redirect(app, c
     _sign_in(client, judge)
     judge.session_token = "replaced"
     db.session.commit()
-    response = client.post(_url(world.assignments[0], "/autosave"), json=body)
+    response = client.post(_url(world.assignments[0], "/autosave"), json=body, headers={"Accept-Language": "en"})
     assert response.status_code == 401 and "session has expired" in response.get_json()["error"]
     assert _count(Scorecard) == 0
 
