@@ -389,7 +389,9 @@ def _scoring(school_a, organizer) -> None:
     db.session.flush()
     now = utcnow()
     comment = "项目切入点清晰，团队执行力强；建议补充市场规模测算和成渝两地的推广计划。"
-    assignments = db.session.scalars(select(Assignment).where(Assignment.round_id == school_a.id).order_by(Assignment.id))
+    assignments = db.session.scalars(
+        select(Assignment).where(Assignment.round_id == school_a.id).order_by(Assignment.id)
+    )
     demo_judge = db.session.scalar(select(User.id).where(User.email == demo_email("judge")))
     drafted = False
     for index, item in enumerate(assignments):

@@ -272,6 +272,19 @@ def _record_refusal(actor: User, action: str, obj, **details) -> None:
         separate.add(entry)
 
 
+def record_refused_attempt(person: User, assignment: Assignment, now: datetime) -> None:
+    """Audit a score posted by someone who may not post it (not their assignment, judging closed,
+    no longer a judge): the page answers 404, the attempt stays on record."""
+    round_ = db.session.get(Round, assignment.round_id)
+    if assignment.judge_id != person.id:
+        action = "scoring.refused_not_assigned"
+    elif not round_.judging_is_open(now):
+        action = "scoring.refused_closed"
+    else:
+        action = "scoring.refused_not_judge"
+    _record_refusal(person, action, assignment.submission, assignment_id=assignment.id, round_id=round_.id)
+
+
 def _check_can_score(assignment: Assignment, judge: User, now: datetime) -> Round:
     round_ = db.session.get(Round, assignment.round_id)
     if assignment.judge_id != judge.id:

@@ -103,8 +103,17 @@ def _json_error(status: int, message: str, field: str | None, **extra):
 
 def _assignment(assignment_id: int) -> Assignment:
     assignment = db.session.get(Assignment, assignment_id)
+    if assignment is not None and not can_open_scorecard(current_user, assignment):
+        _audit_refused_post(assignment)
     require(assignment is not None and can_open_scorecard(current_user, assignment), hide=True)
     return assignment
+
+
+def _audit_refused_post(assignment: Assignment) -> None:
+    """A score posted where it may not be (another's assignment, a closed round) is recorded."""
+    if request.method == "POST" and current_user.is_authenticated:
+        services.record_refused_attempt(current_user._get_current_object(), assignment, utcnow())
+        db.session.commit()
 
 
 def _judge():
@@ -456,6 +465,8 @@ def confirm(assignment_id: int):
 def autosave(assignment_id: int):
     """Save a draft from scorecard.js: {ok, version, saved_at, message} or {ok: false, error, field}."""
     assignment = db.session.get(Assignment, assignment_id)
+    if assignment is not None and not can_open_scorecard(current_user, assignment):
+        _audit_refused_post(assignment)
     if assignment is None or not can_open_scorecard(current_user, assignment):
         return _json_error(404, _("This scorecard cannot be opened (it is not yours, or judging is closed)."), None)
     criteria = _criteria(_rubric(assignment))

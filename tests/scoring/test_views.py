@@ -675,3 +675,19 @@ def test_the_home_links_no_scorecard_once_the_round_has_closed(client):
     _sign_in(client, world.judges[0])
     page = client.get("/judging/").get_data(as_text=True)
     assert "0 of 1 done" in page and "/scoring/assignments/" not in page and "left." not in page
+
+
+def test_a_score_posted_on_someone_elses_scorecard_is_refused_and_audited(client, db):
+    from competition.core.audit import AuditEntry
+
+    world = _world()
+    other_judge = world.judges[1]
+    _sign_in(client, other_judge)
+    mine_not = world.assignments[0]  # judge 0's assignment
+    assert mine_not.judge_id != other_judge.id
+    response = client.post(
+        _url(mine_not, "/autosave"), json={"version": 0, "points": {}, "comments": {}, "overall": "x"}
+    )
+    assert response.status_code == 404 and _count(Scorecard) == 0
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "scoring.refused_not_assigned"))
+    assert entry is not None and entry.actor_id == other_judge.id
