@@ -8,6 +8,7 @@ from competition.core.mail import OutboxMessage  # noqa: F401
 from competition.experts.models import Expert, Mentorship  # noqa: F401
 from competition.institutions.models import Institution  # noqa: F401
 from competition.judging.models import Assignment, AssignmentRun, Conflict, RoundJudge  # noqa: F401
+from competition.results.models import Appeal, AwardOverride, ResultSnapshot  # noqa: F401
 from competition.rounds.models import Round, RoundEntry  # noqa: F401
 from competition.scoring.models import Criterion, Rubric, Scorecard, ScoreHistory, ScoreValue  # noqa: F401
 from competition.submissions.models import Extension, MaterialSlot, Submission, SubmissionFile  # noqa: F401

@@ -183,7 +183,9 @@ ROUNDING_RULES = ("half_up", "down", "up")
 
 def share_count(total: int, percent: float, rounding: str = "half_up") -> int:
     """How many of `total` teams `percent` % stands for, under the stated rounding rule."""
-    exact = Decimal(total) * Decimal(repr(percent)) / Decimal(100)
+    # percentages come as floats (a cumulative sum, a ratio's share: 1.6666…7 %); at nine decimals
+    # the binary noise is gone, so 60 teams × (5 % × 3/9) is exactly 1 place, not "up" to 2
+    exact = (Decimal(total) * Decimal(repr(percent)) / Decimal(100)).quantize(Decimal("1e-9"))
     if rounding == "down":
         return int(exact.to_integral_value(rounding="ROUND_FLOOR"))
     if rounding == "up":

@@ -104,6 +104,8 @@ class Round(db.Model):
     #: judges with pending work are reminded this many hours before judging closes (None: never)
     reminder_hours_before_close: Mapped[int | None] = mapped_column(Integer, default=24, server_default="24")
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: how results are computed and shown (competition.results.services.ResultSettings)
+    result_settings: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
 
     competition: Mapped[Competition] = relationship()
     material_slots = relationship(

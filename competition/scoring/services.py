@@ -302,6 +302,13 @@ def save(assignment: Assignment, *, judge: User, data: ScoreInput, submit: bool,
     round_ = _check_can_score(assignment, judge, now)
     if not lock_row(Assignment, assignment.id):  # saves of one scorecard take turns
         raise DomainError(_l("This submission is not assigned to you."))  # removed in the meantime
+    # Many judges save at once (a shared lock), but never while the round's results are being
+    # published (which takes it exclusively and closes judging): a score is in the published
+    # snapshot or refused, never committed behind it.
+    lock_row(Round, round_.id, shared=True)
+    db.session.refresh(round_, ["judging_opens_at", "judging_closes_at"])
+    if not round_.judging_is_open(now):
+        raise DomainError(_l("Judging of %(round)s is not open; scores cannot be saved now.", round=round_.name))
     rubric = rubric_for(round_, assignment.submission.team.track_id)
     if rubric is None or not rubric.criteria:
         raise DomainError(_l("This round has no rubric yet; the organizers have been told."))
