@@ -121,6 +121,7 @@ def _register_blueprints(app: Flask) -> None:
     from competition.judging.conflict_views import bp as conflicts_bp
     from competition.judging.organizer_views import bp as judging_admin_bp
     from competition.judging.views import bp as judging_bp
+    from competition.results.organizer_views import bp as results_admin_bp
     from competition.results.public_views import bp as results_bp
     from competition.rounds.views import bp as rounds_bp
     from competition.scoring.organizer_views import bp as scoring_admin_bp
@@ -134,7 +135,7 @@ def _register_blueprints(app: Flask) -> None:
     blueprints = (
         core_bp, health_bp, accounts_bp, competitions_bp, setup_bp, rounds_bp, teams_bp, team_review_bp, team_excel_bp,
         institutions_bp, judging_bp, admin_bp, submissions_bp, submission_admin_bp, experts_bp,
-        judging_admin_bp, conflicts_bp, scoring_bp, scoring_admin_bp, results_bp,
+        judging_admin_bp, conflicts_bp, scoring_bp, scoring_admin_bp, results_bp, results_admin_bp,
     )  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

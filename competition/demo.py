@@ -142,6 +142,7 @@ def load() -> Competition:
     db.session.flush()
     _recommend(rounds, teams, people["organizer"])
     _submissions(rounds, teams, people)
+    _previous_edition(institutions, people, password_hash)
     audit.record(None, "demo.load", competition)
     db.session.flush()
     return competition
@@ -207,12 +208,13 @@ def _people(competition, institutions, password_hash) -> dict[str, User]:
     return people
 
 
-def _teams(competition, institutions, tracks, people, password_hash) -> list[Team]:
+def _teams(competition, institutions, tracks, people, password_hash, specs=DEMO_TEAMS, first_number: int = 1,
+           submitted_at: datetime | None = None) -> list[Team]:  # fmt: skip
     names = (f"{surname}{given}" for surname, given in itertools.product(SURNAMES, GIVEN_NAMES))
-    numbers = itertools.count(1)
+    numbers = itertools.count(first_number)
     teams = []
     now = utcnow()
-    for index, (leader_key, code, track_code, state, team_name, title) in enumerate(DEMO_TEAMS):
+    for index, (leader_key, code, track_code, state, team_name, title) in enumerate(specs):
         institution = institutions[code]
         leader = people.get(leader_key) if leader_key else None
         size = 3 + index % 3
@@ -237,7 +239,7 @@ def _teams(competition, institutions, tracks, people, password_hash) -> list[Tea
             leader=members[0],
             state=state.value,
             member_count=len(members),
-            submitted_at=now if state != TeamState.DRAFT else None,
+            submitted_at=(submitted_at or now) if state != TeamState.DRAFT else None,
             return_reason="请补充每位成员的学籍信息，并说明项目与成渝协同的关系。"
             if state == TeamState.RETURNED
             else None,
@@ -421,6 +423,115 @@ def _recommend(rounds, teams, organizer) -> None:
                 created_by_id=organizer.id,
             )
         )
+
+
+#: last year's finalists: (leader or None, institution, track, team name, project title)
+PREVIOUS_TEAMS = [
+    ("student", "UESTC", "idea", "星河视觉", "基于机器视觉的茶叶分级系统"),
+    ("student2", "SCU", "idea", "锦城康养", "社区老人智能陪护机器人"),
+    ("student3", "CQU", "startup", "渝新材料", "废旧锂电池正极材料回收"),
+    (None, "SWU", "idea", "柑橘数智", "柑橘全产业链溯源平台"),
+    (None, "SISU", "idea", "语联川渝", "小语种跨境电商直播服务"),
+    (None, "CTBU", "startup", "山城味道", "重庆小面预制菜品牌出海"),
+    (None, "CDUT", "startup", "普惠小贷", "面向个体工商户的信用评估模型"),
+    (None, "SICAU", "idea", "天府农芯", "丘陵地区小型智能农机"),
+    (None, "SCU", "startup", "蜀道云游", "川西文旅数字导览"),
+    (None, "CQMU", "startup", "渝医通", "基层医院远程影像诊断平台"),
+    (None, "UESTC", "startup", "芯链科技", "国产工业物联网网关"),
+    (None, "CQU", "idea", "绿色工地", "建筑垃圾就地再生利用"),
+]  # fmt: skip
+
+
+def _previous_edition(institutions, people, password_hash) -> None:
+    """Last year's competition, finished: its final scored by five judges, the provisional list
+    under public notice for a week (one appeal, answered), then the results published — so the
+    results pages, the statistics, the export and a team's feedback (the demo student led 星河视觉)
+    have something to show."""
+    import io
+
+    from competition.judging import assignment
+    from competition.judging.models import Assignment, RoundJudge
+    from competition.results import appeals
+    from competition.results import services as results
+    from competition.scoring import services as scoring
+    from competition.submissions import services as submissions
+
+    organizer = people["organizer"]
+    competition = Competition(
+        code="CY2025", year=2025,
+        name_zh="2025年成渝地区双城经济圈高校就业创业联盟创新创业大赛",
+        name_en="2025 Chengdu–Chongqing Twin-City University Employment and Entrepreneurship Alliance Competition",
+        description_zh="上一届大赛：决赛结果已公示并发布。", description_en="Last year's competition: the results are published.",
+        host_zh="成渝地区双城经济圈高校就业创业协同发展联盟",
+        host_en="Chengdu–Chongqing University Employment and Entrepreneurship Alliance",
+        state=CompetitionState.PUBLISHED.value, max_teams_per_student=2, min_graduation_year=2020,
+        max_graduation_year=2030, registration_opens_at=_day(-420, 9), registration_closes_at=_day(-400),
+        submission_deadline=_day(-390), publication_at=_day(-360, 10),
+    )  # fmt: skip
+    db.session.add(competition)
+    tracks = {code: Track(competition=competition, code=code, name_zh=zh, name_en=en, position=index)
+              for index, (code, zh, en) in enumerate(TRACKS[:2])}  # fmt: skip
+    db.session.add_all(tracks.values())
+    for key in ("organizer",):
+        db.session.add(CompetitionRole(user=people[key], competition=competition, role=Role.ORGANIZER.value))
+    specs = [(leader, code, track, TeamState.APPROVED, name, title) for leader, code, track, name, title in PREVIOUS_TEAMS]
+    teams = _teams(competition, institutions, tracks, people, password_hash, specs=specs, first_number=501,
+                   submitted_at=_day(-401))  # fmt: skip
+    for team in teams:
+        if team.leader in people.values():
+            db.session.add(CompetitionRole(user=team.leader, competition=competition, role=Role.STUDENT.value))
+    final = Round(competition=competition, position=1, name_zh="联盟决赛", name_en="Alliance final",
+                  level=RoundLevel.ALLIANCE.value, entry_rule=RoundEntryRule.ALL_APPROVED.value,
+                  submission_deadline=_day(-390), judging_opens_at=_day(-388, 9), judging_closes_at=_day(-375))  # fmt: skip
+    final.tracks = list(tracks.values())
+    db.session.add(final)
+    db.session.flush()
+    submissions.add_standard_slots(final, actor=organizer)
+    db.session.flush()
+    plan = next(slot for slot in final.material_slots if slot.code == "plan")
+    handed_in = _day(-392)
+    for team in teams:
+        submissions.upload(final, team, plan, actor=team.leader, stream=io.BytesIO(_demo_pdf(team.project_title)),
+                           filename=f"{team.name}-商业计划书.pdf", started_at=handed_in, now=handed_in)  # fmt: skip
+        submissions.save_details(final, team, actor=team.leader, abstract=f"{team.project_title}：已完成试点。",
+                                 keywords="成渝协同", industry="信息技术", stage="revenue", now=handed_in)  # fmt: skip
+        submissions.submit(final, team, actor=team.leader, now=handed_in)
+    judges = [people[key] for key in ("judge", "judge2", "judge3", "judge4", "judge5")]
+    for judge in judges:
+        db.session.add(RoundJudge(round_id=final.id, user=judge, added_by_id=organizer.id))
+        db.session.add(CompetitionRole(user=judge, competition=competition, role=Role.JUDGE.value))
+    db.session.flush()
+    settings = assignment.Settings(judges_per_submission=5)
+    assignment.apply(assignment.propose(final, actor=organizer, settings=settings), actor=organizer)
+    rubric = scoring.create_rubric(final, actor=organizer, preset_code="alliance-online-review")
+    db.session.flush()
+    scored_at = _day(-380)
+    comments = ["商业模式清晰，市场调研扎实，建议进一步说明盈利周期。", "技术路线可行，团队分工合理；融资计划略显乐观。",
+                "社会价值突出，成渝两地的推广路径需要更具体。"]  # fmt: skip
+    # judge3 is harsh and judge5 lenient (the statistics show it); judge3 also loves one project,
+    # which the disagreement flag catches
+    bias = {judge.id: shift for judge, shift in zip(judges, (0, 0.02, -0.07, 0, 0.04), strict=True)}
+    for item in db.session.scalars(select(Assignment).where(Assignment.round_id == final.id).order_by(Assignment.id)):
+        strength = [team.id for team in teams].index(item.submission.team_id)
+        share = 0.93 - 0.021 * strength + bias[item.judge_id]
+        if item.judge_id == judges[2].id and strength == 9:
+            share += 0.35
+        points = {}
+        for position, criterion in enumerate(rubric.criteria):
+            noise = ((item.submission_id * 3 + item.judge_id * 5 + position) % 5 - 2) * 0.02
+            points[criterion.id] = str(round(float(criterion.max_points) * min(1.0, max(0.3, share + noise))))
+        comment = comments[(item.submission_id + item.judge_id) % len(comments)]
+        scoring.save(item, judge=db.session.get(User, item.judge_id),
+                     data=scoring.ScoreInput(points, {}, comment, 0), submit=True, now=scored_at)  # fmt: skip
+    db.session.flush()
+    results.save_settings(final, actor=organizer, settings=results.ResultSettings(notice_days=7, max_range=20))
+    notice_at = _day(-370, 10)
+    results.start_notice(final, actor=organizer, now=notice_at)
+    appeal = appeals.file_appeal(final, teams[1], actor=teams[1].leader, now=notice_at + timedelta(days=2),
+                                 text="我们认为“市场分析”一项的评分未考虑我们补充的调研数据，恳请复核。")  # fmt: skip
+    appeals.answer_appeal(appeal, actor=organizer, now=notice_at + timedelta(days=4),
+                          answer="经复核，五位评委的评分均依据评审细则给出，维持原结果。感谢你们的参与。")  # fmt: skip
+    results.publish(final, actor=organizer, now=_day(-362, 10))
 
 
 def print_logins(echo: Callable[[str], None]) -> None:

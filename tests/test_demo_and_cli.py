@@ -6,6 +6,7 @@ from competition.accounts.models import CompetitionRole, Role, User
 from competition.competitions.models import Competition
 from competition.extensions import db
 from competition.institutions.models import Institution
+from competition.rounds.models import Round
 
 
 def test_demo_load_builds_a_believable_competition_with_one_login_per_role(app):
@@ -14,14 +15,14 @@ def test_demo_load_builds_a_believable_competition_with_one_login_per_role(app):
     assert db.session.scalar(select(func.count(Institution.id))) == 28
     sisu = db.session.scalar(select(Institution).where(Institution.code == "SISU"))
     assert (sisu.name_zh, sisu.side) == ("四川外国语大学", "chongqing")
-    contest = db.session.scalar(select(Competition))
+    codes = set(db.session.scalars(select(Competition.code)))
     roles = {grant.role for grant in db.session.scalars(select(CompetitionRole))}
-    assert roles == {role.value for role in Role} and contest.code == "CY2026"
+    assert roles == {role.value for role in Role} and codes == {"CY2026", "CY2025"}
     for address in ("admin@", "organizer@", "scu-office@", "judge@", "student@"):
         assert address in result.output
     again = app.test_cli_runner().invoke(args=["demo", "load", "--if-empty"])
     assert "nothing loaded" in again.output
-    assert db.session.scalar(select(func.count(Competition.id))) == 1
+    assert db.session.scalar(select(func.count(Competition.id))) == 2
 
 
 def test_demo_logins_work(app, client):
@@ -72,16 +73,41 @@ def test_demo_has_school_rounds_feeding_an_alliance_round_and_teams_in_every_sta
 def test_demo_has_experts_and_an_applied_assignment_without_conflicts(app):
     from competition.judging import conflicts
     from competition.judging.models import Assignment, AssignmentRun
+    from competition.rounds.models import Round
     from competition.submissions.models import Submission
 
     app.test_cli_runner().invoke(args=["demo", "load"])
-    run = db.session.scalar(select(AssignmentRun))
-    assert run.state == "applied" and run.statistics["coverage"] == 1.0
-    handed_in = db.session.scalars(select(Submission).where(Submission.state == "submitted")).all()
-    for submission in handed_in:
-        judges = db.session.scalars(select(Assignment.judge_id).where(Assignment.submission_id == submission.id)).all()
-        assert len(judges) == 2
-    contest = db.session.scalar(select(Competition))
-    in_force = conflicts.active_pairs(contest)
-    for assignment in db.session.scalars(select(Assignment)):
-        assert (assignment.judge_id, assignment.submission.team_id) not in in_force
+    for code, per_submission in (("CY2026", 2), ("CY2025", 5)):
+        contest = db.session.scalar(select(Competition).where(Competition.code == code))
+        run = db.session.scalar(select(AssignmentRun).join(Round, Round.id == AssignmentRun.round_id).where(Round.competition_id == contest.id))
+        assert run.state == "applied" and run.statistics["coverage"] == 1.0
+        handed_in = db.session.scalars(
+            select(Submission).join(Round, Round.id == Submission.round_id).where(Submission.state == "submitted", Round.competition_id == contest.id)
+        ).all()
+        assert handed_in
+        for submission in handed_in:
+            judges = db.session.scalars(select(Assignment.judge_id).where(Assignment.submission_id == submission.id)).all()
+            assert len(judges) == per_submission
+        in_force = conflicts.active_pairs(contest)
+        for assignment in db.session.scalars(select(Assignment).where(Assignment.round_id == run.round_id)):
+            assert (assignment.judge_id, assignment.submission.team_id) not in in_force
+
+
+def test_demo_has_last_years_results_published_after_a_notice_with_an_answered_appeal(app, client):
+    from competition.results.models import Appeal, ResultSnapshot
+    from competition.results.services import ResultSettings, compute_round
+
+    app.test_cli_runner().invoke(args=["demo", "load"])
+    contest = db.session.scalar(select(Competition).where(Competition.code == "CY2025"))
+    final = db.session.scalar(select(Round).where(Round.competition_id == contest.id))
+    kinds = sorted(snapshot.kind for snapshot in db.session.scalars(select(ResultSnapshot)))
+    assert kinds == ["notice", "published"]
+    published = db.session.scalar(select(ResultSnapshot).where(ResultSnapshot.kind == "published"))
+    assert published.rows == compute_round(final, ResultSettings.for_round(final)).rows
+    awards = [row["award"] for row in published.rows]
+    assert awards.count("gold") == 2 and awards.count("silver") == 2  # one of each per track of six
+    assert any(row["disagreement"] for row in published.rows)  # the demo shows a "needs re-review" flag
+    appeal = db.session.scalar(select(Appeal))
+    assert appeal.answer and appeal.answered_at
+    page = client.get(f"/results/CY2025/{final.id}", headers={"Accept-Language": "en"})
+    assert page.status_code == 200 and "星河视觉" in page.text

@@ -25,6 +25,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import case, exists, select
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm import defer, selectinload
 
 from competition.accounts.models import User
@@ -218,6 +219,7 @@ def _visible_round(code: str, round_id: int) -> Round:
     require(competition is not None and can_view_competition(current_user, competition), hide=True)
     round_ = db.session.get(Round, round_id)
     require(round_ is not None and round_.competition_id == competition.id, hide=True)
+    set_committed_value(round_, "competition", competition)  # already loaded: no second query
     return round_
 
 

@@ -26,6 +26,10 @@ def demo_pages(live_server):
         school = db.session.scalar(select(Round).where(Round.level == "institution").order_by(Round.id))
         team = db.session.scalar(select(Team).where(Team.name == "芯火团队"))
         code, track = competition.code, competition.tracks[0]
+        last_year = db.session.scalar(select(Competition).where(Competition.code == "CY2025"))
+        final = db.session.scalar(select(Round).where(Round.competition_id == last_year.id))
+        finalist = db.session.scalar(select(Team).where(Team.name == "星河视觉"))
+        results = f"/competitions/{last_year.code}/rounds/{final.id}/results"
         admin_pages = [
             "/",
             f"/competitions/{code}",
@@ -49,6 +53,11 @@ def demo_pages(live_server):
             f"/competitions/{code}/conflicts/",
             f"/competitions/{code}/rounds/{school.id}/scoring/rubrics",
             f"/competitions/{code}/rounds/{school.id}/scoring/progress",
+            f"{results}/",
+            f"{results}/settings",
+            f"{results}/statistics",
+            f"/competitions/{last_year.code}/rounds/{final.id}/appeals",
+            f"/results/{last_year.code}/{final.id}",
             "/experts/",
             "/experts/new",
             "/experts/import",
@@ -73,6 +82,9 @@ def demo_pages(live_server):
             f"/teams/{team.id}/members/{team.members[0].id}/profile",
             f"/competitions/{code}",
             f"/teams/{team.id}/rounds/{school.id}/submission",
+            f"/teams/{finalist.id}/results",
+            f"/teams/{finalist.id}/rounds/{final.id}/appeal",
+            f"/results/{last_year.code}/{final.id}",
         ]
         assigned = db.session.scalar(select(Assignment).where(Assignment.judge_id == demo_judge_id()))
         judge_pages = [
