@@ -15,6 +15,7 @@ from competition.core.time import utcnow
 from competition.experts.models import Expert, Mentorship
 from competition.extensions import db
 from competition.judging.models import Assignment, AssignmentRun, Conflict, RoundJudge
+from competition.results.models import Appeal, ResultSnapshot
 from competition.rounds.models import RoundEntry
 from competition.scoring import services as scoring
 from competition.scoring.models import Scorecard, ScoreValue
@@ -90,6 +91,10 @@ EXPERT_POOL = {**MANAGERS, "other_organizer": OK_OR_REDIRECT}
 MENTORSHIP = {**NOT_FOUND, "anonymous": LOGIN}
 #: a judge's scorecard as JSON (autosave): an expired session gets 401 JSON, never the log-in page
 OWN_ASSIGNMENT_JSON = {**NOT_FOUND, "anonymous": {401}}
+#: a team's own results and appeals (none of the visitors is in the sweep's team): nobody else can tell they exist
+TEAM_ONLY = {**NOT_FOUND, "anonymous": LOGIN}
+#: an appeal's attachment: its team and those who answer appeals (organizers, admins)
+APPEAL_FILE = {**TEAM_ONLY, "organizer": OK, "admin": OK}
 
 ROUTES: dict[str, dict] = {
     "static": PUBLIC,
@@ -233,6 +238,24 @@ ROUTES: dict[str, dict] = {
     "scoring_admin.reminder_setting": MANAGERS,
     "scoring_admin.close": MANAGERS,  # without the confirmation: refused with a message
     "scoring_admin.export_xlsx": MANAGERS,
+    # results: the sweep's school round is published (its snapshot is the public page's); the
+    # organizers' POSTs without a form are refused with a message (publishing again needs a reason)
+    "results_admin.preview": MANAGERS,
+    "results_admin.settings": MANAGERS,  # an empty form: shown again with its errors
+    "results_admin.override": MANAGERS,  # without a reason: refused with a message
+    "results_admin.remove_override": MANAGERS,
+    "results_admin.advance": MANAGERS,
+    "results_admin.repechage": MANAGERS,  # without a team and a reason: refused with a message
+    "results_admin.start_notice": MANAGERS,  # published already: refused with a message
+    "results_admin.publish": MANAGERS,  # published already, without a reason: refused with a message
+    "results_admin.statistics": MANAGERS,
+    "results_admin.export_xlsx": MANAGERS,
+    "results.public": PUBLIC,
+    "results.team_results": TEAM_ONLY,
+    "results.appeal": TEAM_ONLY,
+    "results.organizer_appeals": MANAGERS,
+    "results.answer_appeal": MANAGERS,  # an empty answer: the page shown again
+    "results.appeal_attachment": APPEAL_FILE,
 }
 
 VISITORS = ("anonymous", "student", "judge", "other_organizer", "organizer", "admin")
@@ -320,6 +343,15 @@ def world(app):
                     expertise=["idea"], mentors=True)  # fmt: skip
     mentorship = Mentorship(team=swept, expert=expert)  # waiting for an answer
     db.session.add_all([expert, mentorship])
+    # results: the school round published, and an appeal filed by the swept team with an attachment
+    snapshot = ResultSnapshot(round_id=school.id, kind="published", settings={"show_scores": True, "method": "mean"},
+                              rows=[], feedback={}, statistics={}, created_by_id=people["organizer"].id)  # fmt: skip
+    db.session.add(snapshot)
+    db.session.flush()
+    attachment = storage.save(io.BytesIO(b"%PDF-1.4\n" + bytes(100)), folder="appeals", suffix=".pdf")
+    appeal = Appeal(round_id=school.id, team_id=swept.id, snapshot_id=snapshot.id, text="我们对名次有疑问。",
+                    attachment_key=attachment.key, attachment_name="说明.pdf", filed_by_id=swept.leader_id)  # fmt: skip
+    db.session.add(appeal)
     message = queue_mail(
         to=target.email, template="accounts/emails/verify_email", locale="en", user=target, verify_url="x", valid_days=3
     )
@@ -349,6 +381,7 @@ def world(app):
         "rubric_id": rubric.id,
         "criterion_id": criterion.id,
         "scorecard_id": scorecard.id,
+        "appeal_id": appeal.id,
         "token": "not-a-valid-token",
         "filename": "css/app.css",
     }

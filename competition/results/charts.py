@@ -8,9 +8,9 @@ style attribute, so the Content-Security-Policy stays strict.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from competition.results.compute import mean, population_sd
 
@@ -23,7 +23,7 @@ BLUE = "#1f5fa8"
 GREY = "#6c757d"
 LIGHT = "#dee2e6"
 DARK = "#212529"
-SERIES = (BLUE, "#2e7d32", "#b26a00", "#6a1b9a")
+SERIES = (BLUE, "#2e7d32", "#b26a00", "#6a1b9a", BRAND, "#00695c")  # 3:1 or more on white
 
 
 @dataclass
@@ -96,32 +96,35 @@ def nice_step(span: float, bins: int = 10) -> float:
     """A bin width of 1, 2 or 5 × 10^k giving at most `bins` bins over `span`."""
     if span <= 0:
         return 1.0
-    raw = span / bins
-    power = 10 ** math.floor(math.log10(raw))
+    raw = Decimal(repr(float(span))) / bins
+    exponent = raw.adjusted()  # 10^exponent <= raw < 10^(exponent + 1)
     for factor in (1, 2, 5, 10):
-        if factor * power >= raw:
-            return factor * power
-    return 10 * power
+        step = Decimal(factor).scaleb(exponent)
+        if step >= raw:
+            return float(step)
+    return float(Decimal(10).scaleb(exponent))  # pragma: no cover - factor 10 always suffices
+
+
+#: scores have 2 decimals: narrower bins would only split one value
+MIN_STEP = 0.01
 
 
 def bins_of(values: Sequence[float], bins: int = 10) -> list[tuple[float, float, int]]:
-    """(low, high, count) bins of a nice width; the last bin includes its upper edge."""
+    """(low, high, count) bins of a nice width, each from `low` included to `high` excluded; the
+    last bin includes its upper edge. Counted in decimals: with binary floats 70.6 − 70 is
+    0.59999…, and 70.6 would fall in the bin of 70.4 – 70.6."""
     if not values:
         return []
-    low, high = min(values), max(values)
-    step = nice_step(high - low, bins)
-    start = math.floor(low / step) * step
-    end = max(math.ceil(high / step) * step, start + step)
-    edges = []
-    edge = start
-    while edge < end - 1e-9:
-        edges.append(edge)
-        edge += step
-    counts = [0] * len(edges)
-    for value in values:
-        index = min(int((value - start) // step), len(edges) - 1)
-        counts[index] += 1
-    return [(edges[i], edges[i] + step, counts[i]) for i in range(len(edges))]
+    exact = [Decimal(repr(float(value))) for value in values]
+    low, high = min(exact), max(exact)
+    step = Decimal(repr(max(nice_step(float(high - low), bins), MIN_STEP)))
+    first = (low / step).to_integral_value(rounding=ROUND_FLOOR)
+    last = max((high / step).to_integral_value(rounding=ROUND_CEILING), first + 1)
+    count = int(last - first)
+    counts = [0] * count
+    for value in exact:
+        counts[min(int((value / step).to_integral_value(rounding=ROUND_FLOOR) - first), count - 1)] += 1
+    return [(float((first + i) * step), float((first + i + 1) * step), counts[i]) for i in range(count)]
 
 
 def histogram(chart_id: str, title: str, desc: str, values: Sequence[float], *, headers: list[str]) -> Chart:
@@ -181,7 +184,9 @@ def judges_chart(chart_id: str, title: str, desc: str, judges: Sequence[JudgeSpr
         label = f"{judge.name} ({judge.count})" + (f" · {judge.note}" if judge.note else "")
         chart.texts.append(Text(LEFT, y + 13, label, fill=colour if judge.flagged else DARK, bold=judge.flagged))
         chart.lines.append(Line(x_of(judge.mean - judge.sd), y + 26, x_of(judge.mean + judge.sd), y + 26, colour, 3))
-        chart.circles.append(Circle(x_of(judge.mean), y + 26, 5, colour, f"{judge.name}: {fmt(judge.mean)} ± {fmt(judge.sd)}"))
+        chart.circles.append(
+            Circle(x_of(judge.mean), y + 26, 5, colour, f"{judge.name}: {fmt(judge.mean)} ± {fmt(judge.sd)}")
+        )
     if round_mean is not None:
         x = x_of(round_mean)
         chart.lines.append(Line(x, top - 6, x, bottom, DARK, 1, "4 3"))
@@ -209,24 +214,38 @@ def share_bars(chart_id: str, title: str, desc: str, items: Sequence[tuple[str, 
 
 
 def _percent(value: float | None, maximum: float) -> str:
-    return f"{round(100 * value / maximum)} %" if value is not None and maximum else "—"
+    """A share in whole percent, rounded half up (62.5 % → 63 %, as people round; not to the even 62)."""
+    if value is None or not maximum:
+        return "—"
+    share = Decimal(repr(float(value))) * 100 / Decimal(repr(float(maximum)))
+    return f"{share.quantize(Decimal(1), rounding=ROUND_HALF_UP)} %"
+
+
+def _text_width(text: str, size: int) -> float:
+    """About how wide `text` is drawn: CJK characters are square, Latin ones about 0.6 of the size."""
+    return sum(size if ord(character) > 0x2E80 else size * 0.6 for character in text)
 
 
 def grouped_bars(chart_id: str, title: str, desc: str, groups: Sequence[tuple[str, Sequence[int]]],
                  series: Sequence[str], *, headers: list[str]) -> Chart:  # fmt: skip
-    """groups: (label, one count per series) → per group a label and one thin bar per series."""
+    """groups: (label, one count per series) → per group a label and one thin bar per series; the
+    legend above wraps onto more lines when the series' names do not fit on one."""
     bar, gap = 11, 3
-    legend = 22
     row = 18 + len(series) * (bar + gap) + 8
-    chart = Chart(chart_id, title, desc, height=legend + row * len(groups) + 4, headers=headers,
+    chart = Chart(chart_id, title, desc, height=0, headers=headers,
                   rows=[[label, *(str(count) for count in counts)] for label, counts in groups])  # fmt: skip
-    most = max((count for _label, counts in groups for count in counts), default=0) or 1
-    x = LEFT
+    x, line = LEFT, 0
     for index, name in enumerate(series):
         colour = SERIES[index % len(SERIES)]
-        chart.rects.append(Rect(x, 6, 10, 10, colour))
-        chart.texts.append(Text(x + 14, 15, name, size=11))
-        x += 14 + 7 * len(name) + 16 if name.isascii() else 14 + 12 * len(name) + 16
+        width = 14 + _text_width(name, 11) + 14
+        if x > LEFT and x + width > RIGHT:
+            x, line = LEFT, line + 1
+        chart.rects.append(Rect(x, 6 + line * 18, 10, 10, colour))
+        chart.texts.append(Text(x + 14, 15 + line * 18, name, size=11))
+        x += width
+    legend = 22 + line * 18
+    chart.height = legend + row * len(groups) + 4
+    most = max((count for _label, counts in groups for count in counts), default=0) or 1
     span = RIGHT - LEFT - 30
     for index, (label, counts) in enumerate(groups):
         y = legend + index * row
@@ -235,7 +254,9 @@ def grouped_bars(chart_id: str, title: str, desc: str, groups: Sequence[tuple[st
             colour = SERIES[position % len(SERIES)]
             bar_y = y + 18 + position * (bar + gap)
             width = span * count / most
-            chart.rects.append(Rect(LEFT, bar_y, max(width, 1 if count else 0), bar, colour, f"{series[position]}: {count}"))
+            chart.rects.append(
+                Rect(LEFT, bar_y, max(width, 1 if count else 0), bar, colour, f"{series[position]}: {count}")
+            )
             chart.texts.append(Text(LEFT + width + 4, bar_y + bar - 1, str(count), size=11))
     return chart
 

@@ -567,6 +567,7 @@ def statistics(code: str, round_id: int):
         competition=round_.competition,
         round_=round_,
         charts=_statistics_charts(round_, computation, groups) if computation.rows else [],
+        scored=any(row["score"] is not None for row in computation.rows),
         tab="statistics",
     )
 

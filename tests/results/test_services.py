@@ -316,6 +316,11 @@ def test_award_overrides_need_a_reason_and_are_audited(fifteen):
         lambda: services.override_award(world.round, tenth, actor=world.organizer, award="platinum", reason="x")
     ) == "Unknown award."
 
+    tenth.state = "draft"  # given back to its team: not ranked, so no award either
+    assert "handed-in" in refused(
+        lambda: services.override_award(world.round, tenth, actor=world.organizer, award="gold", reason="复议")
+    )
+    tenth.state = "submitted"
     services.override_award(world.round, tenth, actor=world.organizer, award="gold", reason="评审委员会复议")
     services.override_award(world.round, last, actor=world.organizer, award="honourable", reason="最佳社会价值")
     services.override_award(world.round, first, actor=world.organizer, award=None, reason="材料存在抄袭")
@@ -405,6 +410,8 @@ def test_apply_advancement_enters_the_advancing_teams_once_and_repechage_needs_a
     )
     assert audit("results.repechage")[0].details["reason"] == "路演视频因平台故障未能播放"
     assert [entry.details["added"] for entry in audit("results.advance")] == [2, 0]
+    services.save_settings(world.round, actor=world.organizer, settings=settings(advancement_mode="none"))
+    assert "No team advances" in refused(lambda: services.apply_advancement(world.round, actor=world.organizer))
     stranger = factories.team(factories.competition(), state="approved")
     assert "not in this competition" in refused(
         lambda: services.add_repechage(world.round, stranger, actor=world.organizer, reason="理由")

@@ -665,7 +665,7 @@ def test_the_home_shows_each_state_the_count_done_and_the_time_left(client):
     assert "6 days 23 hours left." in page
     for assignment in world.assignments:
         assert f'href="/scoring/assignments/{assignment.id}"' in page
-    assert "View scores" in page and "Continue scoring" in page and ">Score<" in page
+    assert "View scores" in page and "Continue scoring" in page and ">Start scoring<" in page
 
 
 def test_the_home_links_no_scorecard_once_the_round_has_closed(client):
