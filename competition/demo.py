@@ -474,7 +474,9 @@ def _previous_edition(institutions, people, password_hash) -> None:
     db.session.add_all(tracks.values())
     for key in ("organizer",):
         db.session.add(CompetitionRole(user=people[key], competition=competition, role=Role.ORGANIZER.value))
-    specs = [(leader, code, track, TeamState.APPROVED, name, title) for leader, code, track, name, title in PREVIOUS_TEAMS]
+    specs = [
+        (leader, code, track, TeamState.APPROVED, name, title) for leader, code, track, name, title in PREVIOUS_TEAMS
+    ]
     teams = _teams(competition, institutions, tracks, people, password_hash, specs=specs, first_number=501,
                    submitted_at=_day(-401))  # fmt: skip
     for team in teams:

@@ -79,14 +79,22 @@ def test_demo_has_experts_and_an_applied_assignment_without_conflicts(app):
     app.test_cli_runner().invoke(args=["demo", "load"])
     for code, per_submission in (("CY2026", 2), ("CY2025", 5)):
         contest = db.session.scalar(select(Competition).where(Competition.code == code))
-        run = db.session.scalar(select(AssignmentRun).join(Round, Round.id == AssignmentRun.round_id).where(Round.competition_id == contest.id))
+        run = db.session.scalar(
+            select(AssignmentRun)
+            .join(Round, Round.id == AssignmentRun.round_id)
+            .where(Round.competition_id == contest.id)
+        )
         assert run.state == "applied" and run.statistics["coverage"] == 1.0
         handed_in = db.session.scalars(
-            select(Submission).join(Round, Round.id == Submission.round_id).where(Submission.state == "submitted", Round.competition_id == contest.id)
+            select(Submission)
+            .join(Round, Round.id == Submission.round_id)
+            .where(Submission.state == "submitted", Round.competition_id == contest.id)
         ).all()
         assert handed_in
         for submission in handed_in:
-            judges = db.session.scalars(select(Assignment.judge_id).where(Assignment.submission_id == submission.id)).all()
+            judges = db.session.scalars(
+                select(Assignment.judge_id).where(Assignment.submission_id == submission.id)
+            ).all()
             assert len(judges) == per_submission
         in_force = conflicts.active_pairs(contest)
         for assignment in db.session.scalars(select(Assignment).where(Assignment.round_id == run.round_id)):

@@ -9,6 +9,7 @@ in and the check still demands every entry be present, translated and not fuzzy 
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import tempfile
@@ -92,7 +93,15 @@ def problems() -> list[str]:
                 found.append(f"{locale}: fuzzy: {label!r}")
             elif not (all(entry.string) if isinstance(entry.string, tuple) else entry.string):
                 found.append(f"{locale}: untranslated: {label!r}")
+            elif _lone_percent(entry.string) and not _lone_percent(message.id):
+                # templates' gettext always %-formats: a bare "%" in a translation breaks the page
+                found.append(f"{locale}: a bare '%' (write '%%' or a word): {label!r}")
     return found
+
+
+def _lone_percent(text: str | tuple[str, ...]) -> bool:
+    texts = text if isinstance(text, tuple) else (text,)
+    return any(re.search(r"%(?![(%])", re.sub("%%", "", item or "")) for item in texts)
 
 
 def main(argv: list[str]) -> int:

@@ -79,9 +79,7 @@ def _checked_text(text: str | None) -> str:
     text = (text or "").strip()
     length = count_characters(text)
     if length < TEXT_MIN:
-        raise DomainError(
-            _l("Please explain your appeal in at least %(min)s characters.", min=TEXT_MIN), field="text"
-        )
+        raise DomainError(_l("Please explain your appeal in at least %(min)s characters.", min=TEXT_MIN), field="text")
     if length > TEXT_MAX:
         raise DomainError(
             _l("An appeal has at most %(max)s characters; this one has %(count)s.", max=TEXT_MAX, count=length),

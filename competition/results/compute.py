@@ -131,17 +131,18 @@ def flags(
         spread_range = max(values) - min(values)
         if max_range is not None and spread_range > max_range:
             result.disagreement[submission] = _round2(spread_range)
-        elif max_sd is not None and population_sd(values) > max_sd:
-            result.disagreement[submission] = _round2(population_sd(values))
+        elif max_sd is not None and (sd := population_sd(values)) > max_sd:
+            result.disagreement[submission] = _round2(sd)
     deviations: dict[int, list[float]] = {}
     for scores in per_submission.values():
         if len(scores) < 3:
             continue
+        spread = population_sd(list(scores.values()))  # once per panel, not once per judge
+        if spread == 0:
+            continue
         for judge, value in scores.items():
             others = [other for other_judge, other in scores.items() if other_judge != judge]
-            spread = population_sd(list(scores.values()))
-            if spread > 0:
-                deviations.setdefault(judge, []).append((value - mean(others)) / spread)
+            deviations.setdefault(judge, []).append((value - mean(others)) / spread)
     for judge, distances in deviations.items():
         average = mean(distances)
         if abs(average) > judge_deviation:

@@ -49,9 +49,15 @@ def method_explanation(method: str, trim_min_judges: int) -> str:
 
 
 def method_sentence(settings: ResultSettings, round_mean: float | None = None, round_sd: float | None = None) -> str:
-    sentence = _("Scores are combined as follows. %(rule)s", rule=method_explanation(settings.method, settings.trim_min_judges))
+    sentence = _(
+        "Scores are combined as follows. %(rule)s", rule=method_explanation(settings.method, settings.trim_min_judges)
+    )
     if settings.method == "zscore" and round_mean is not None:
-        sentence += " " + _("The round's mean is %(mean)s and its standard deviation %(sd)s.", mean=number(round_mean), sd=number(round_sd))
+        sentence += " " + _(
+            "The round's mean is %(mean)s and its standard deviation %(sd)s.",
+            mean=number(round_mean),
+            sd=number(round_sd),
+        )
     return sentence + " " + _("Scores are rounded to 2 decimals at the end only.")  # fmt: skip
 
 
@@ -120,7 +126,9 @@ def award_sentences(settings: ResultSettings, tracks: Iterable[TrackCount]) -> l
                 _("%(award)s %(count)s", award=award_label(code), count=count)
                 for code, count in award_places(settings, track.ranked)
             )
-            lines.append(_("%(track)s, %(count)s ranked teams: %(places)s.", track=track.name, count=track.ranked, places=places))
+            lines.append(
+                _("%(track)s, %(count)s ranked teams: %(places)s.", track=track.name, count=track.ranked, places=places)
+            )
     elif mode == "rank":
         lines.append(_(", ").join(
             _("%(award)s: ranks up to %(rank)s", award=award_label(code), rank=int(value)) for code, value in settings.award_tiers

@@ -145,7 +145,12 @@ def _aggregation_sheet(sheet, computation: Computation, judges: dict[int, str]) 
     per_submission: dict[int, list[tuple[float, int]]] = {}
     for (sid, judge), total in gathered.totals.items():
         per_submission.setdefault(sid, []).append((total, judge))
-    names = {"mean": _("Mean"), "trimmed": _("Trimmed mean"), "median": _("Median"), "zscore": _("Z-score normalization")}
+    names = {
+        "mean": _("Mean"),
+        "trimmed": _("Trimmed mean"),
+        "median": _("Median"),
+        "zscore": _("Z-score normalization"),
+    }
     for index, row in enumerate(computation.rows, start=2):
         sid = row["submission_id"]
         given = sorted(per_submission.get(sid, []), key=lambda item: (item[0], judges.get(item[1], "")))

@@ -31,7 +31,7 @@ METHOD_CHOICES = [
 ]
 AWARD_MODE_CHOICES = [
     SelectChoice("proportion", _l("A share of each track's teams per award (preset 10 / 20 / 30 %)")),
-    SelectChoice("ratio", _l("The national split: X % of the teams awarded, gold : silver : bronze ≈ 1 : 2 : 6")),
+    SelectChoice("ratio", _l("The national split: X percent of the teams awarded, gold : silver : bronze ≈ 1 : 2 : 6")),
     SelectChoice("rank", _l("Rank cut-offs")),
     SelectChoice("score", _l("Score thresholds")),
     SelectChoice("none", _l("No awards in this round")),
@@ -44,7 +44,7 @@ ROUNDING_CHOICES = [
 ADVANCEMENT_CHOICES = [
     SelectChoice("none", _l("No automatic advancement")),
     SelectChoice("top_n", _l("The best N teams of each track")),
-    SelectChoice("top_percent", _l("The best X % of each track")),
+    SelectChoice("top_percent", _l("The best X percent of each track")),
 ]
 
 

@@ -95,7 +95,9 @@ def _track_groups(computation: services.Computation) -> list[dict]:
     groups: list[dict] = []
     for row in computation.rows:
         if not groups or groups[-1]["track_id"] != row["track_id"]:
-            groups.append({"track_id": row["track_id"], "name": _localized(row["track_zh"], row["track_en"]), "rows": []})
+            groups.append(
+                {"track_id": row["track_id"], "name": _localized(row["track_zh"], row["track_en"]), "rows": []}
+            )
         groups[-1]["rows"].append(row)
     for group in groups:
         group["ranked"] = sum(1 for row in group["rows"] if row["rank"] is not None)
@@ -224,7 +226,9 @@ def settings(code: str, round_id: int):
         competition=round_.competition,
         round_=round_,
         form=form,
-        methods={method: explain.method_explanation(method, trim_n) for method in ("mean", "trimmed", "median", "zscore")},
+        methods={
+            method: explain.method_explanation(method, trim_n) for method in ("mean", "trimmed", "median", "zscore")
+        },
         rounding={rule: explain.rounding_text(rule) for rule in ("half_up", "down", "up")},
         uses_quotas=explain.uses_quotas(round_),
         quota=explain.quota_text(round_) if explain.uses_quotas(round_) else None,
@@ -315,7 +319,10 @@ def preview(code: str, round_id: int):
         flags={
             "missing": [(by_id[sid], count) for sid, count in found.missing.items() if sid in by_id],
             "disagreement": [(by_id[sid], value) for sid, value in found.disagreement.items() if sid in by_id],
-            "outlying": [(people.get(judge), value) for judge, value in sorted(found.outlying_judges.items(), key=lambda item: item[1])],
+            "outlying": [
+                (people.get(judge), value)
+                for judge, value in sorted(found.outlying_judges.items(), key=lambda item: item[1])
+            ],
         },  # fmt: skip
         assignment_pages=_assignment_pages(round_, set(found.disagreement)),
         award_labels=AWARD_LABELS,
@@ -330,8 +337,11 @@ def preview(code: str, round_id: int):
         advancing=sum(1 for row in computation.rows if row["advances"]),
         from_here=from_here,
         entry_counts=Counter(entry.source for entry in from_here),
-        entry_sources={EntrySource.ADVANCED.value: _("advanced"), EntrySource.REPECHAGE.value: _("repechage"),
-                       EntrySource.RECOMMENDED.value: _("recommended")},  # fmt: skip
+        entry_sources={
+            EntrySource.ADVANCED.value: _("advanced"),
+            EntrySource.REPECHAGE.value: _("repechage"),
+            EntrySource.RECOMMENDED.value: _("recommended"),
+        },  # fmt: skip
         repechage_form=repechage_form,
         number=explain.number,
         side_labels=SIDE_LABELS,

@@ -9,25 +9,27 @@ never a live computation.
 
 from __future__ import annotations
 
-import hashlib
+import gc
 import hmac
 import itertools
 import math
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Float, cast, select
 
 from competition.accounts.models import User
+from competition.competitions.models import Track
 from competition.core import audit
 from competition.core.errors import DomainError
 from competition.core.time import to_local
 from competition.extensions import db
+from competition.institutions.models import Institution
 from competition.judging.models import Assignment
 from competition.results import compute
 from competition.results.models import AwardOverride, ResultSnapshot, SnapshotKind
@@ -134,9 +136,47 @@ def save_settings(round_: Round, *, actor: User, settings: ResultSettings) -> No
 # --- gathering the scores -----------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class InstitutionInfo:
+    id: int
+    name_zh: str
+    name_en: str
+    side: str
+
+
+@dataclass(frozen=True, slots=True)
+class TrackInfo:
+    id: int
+    name_zh: str
+    name_en: str
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class TeamInfo:
+    id: int
+    name: str
+    project_title: str
+    track_id: int
+    institution_id: int
+    track: TrackInfo
+    institution: InstitutionInfo
+
+
+@dataclass(frozen=True, slots=True)
+class SubmissionInfo:
+    """What the results need of a submission and its team: read as plain columns (5,000 teams as
+    mapped objects, with their institutions and tracks, take about a second to load)."""
+
+    id: int
+    team_id: int
+    submitted_at: datetime | None
+    team: TeamInfo
+
+
 @dataclass
 class Gathered:
-    submissions: dict[int, Submission]
+    submissions: dict[int, SubmissionInfo]
     totals: dict[tuple[int, int], float]  # (submission, judge) → total
     criteria: dict[str, dict]  # code → {name_zh, name_en, max}
     values: dict[int, dict[str, list[float]]]  # submission → criterion code → judges' points
@@ -155,50 +195,123 @@ class Gathered:
         return self._by_submission.get(submission_id, [])
 
 
+@contextmanager
+def _no_cycle_collection():
+    """Computing a large round's results allocates some hundred thousand tuples, lists and dicts,
+    none of them in a reference cycle, and the cycle collector would run over and over meanwhile
+    (a third of the time at 5,000 submissions). Reference counting still frees everything; the
+    collector runs again afterwards. Usable as a decorator."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _plain_rows(connection, statement) -> list[tuple]:
+    """A query's rows as the database driver returns them: plain tuples. For the 150,000 values of a
+    large round, building SQLAlchemy's Row objects costs as much as running the query. Only for
+    columns the driver returns ready to use (integers, floats, text): no type conversion runs."""
+    result = connection.execute(statement)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
+
+
+@_no_cycle_collection()
 def gather(round_: Round) -> Gathered:
     """The round's handed-in submissions and their submitted scorecards, in a few queries.
 
     Only scorecards of judges still on the submission's panel count: a judge taken off a panel
     after scoring (a conflict of interest found late) keeps the scorecard on record (the scoring
     export lists it) but no longer weighs on the result."""
-    submissions = {
-        submission.id: submission
-        for submission in db.session.scalars(
-            select(Submission)
-            .where(Submission.round_id == round_.id, Submission.state == SubmissionState.SUBMITTED)
-            .options(
-                selectinload(Submission.team).selectinload(Team.institution),
-                selectinload(Submission.team).selectinload(Team.track),
-            )
-        )
-    }
-    cards = db.session.scalars(
-        select(Scorecard)
-        .where(
-            Scorecard.round_id == round_.id,
-            Scorecard.state == ScorecardState.SUBMITTED,
-            Scorecard.assignment_id.is_not(None),
-        )
-        .options(selectinload(Scorecard.values).selectinload(ScoreValue.criterion))
-    ).all()
-    totals, values, comments, criteria = {}, defaultdict(lambda: defaultdict(list)), defaultdict(list), {}
-    points: dict[tuple[int, int], dict[str, float]] = defaultdict(dict)
-    for card in cards:
-        if card.submission_id not in submissions:
+    institutions: dict[int, InstitutionInfo] = {}
+    tracks: dict[int, TrackInfo] = {}
+    submissions: dict[int, SubmissionInfo] = {}
+    for row in db.session.execute(
+        select(Submission.id, Submission.submitted_at, Team.id, Team.name, Team.project_title,
+               Track.id, Track.name_zh, Track.name_en, Track.position,
+               Institution.id, Institution.name_zh, Institution.name_en, Institution.side)
+        .join(Team, Team.id == Submission.team_id)
+        .join(Track, Track.id == Team.track_id)
+        .join(Institution, Institution.id == Team.institution_id)
+        .where(Submission.round_id == round_.id, Submission.state == SubmissionState.SUBMITTED)
+        .order_by(Submission.id)
+    ):  # fmt: skip
+        track = tracks.get(row[5]) or tracks.setdefault(row[5], TrackInfo(*row[5:9]))
+        institution = institutions.get(row[9]) or institutions.setdefault(row[9], InstitutionInfo(*row[9:13]))
+        team = TeamInfo(row[2], row[3], row[4], track.id, institution.id, track, institution)
+        submissions[row[0]] = SubmissionInfo(row[0], team.id, row[1], team)
+    # plain columns on the session's connection, not ORM objects: 5,000 submissions are 25,000
+    # scorecards and 150,000 values, which as mapped objects alone take seconds to load. Points and
+    # totals come as floats (whole or half points: exact in binary, as float(Decimal) gave them).
+    connection = db.session.connection()  # the query above has flushed the session
+    counted = (
+        Scorecard.round_id == round_.id,
+        Scorecard.state == ScorecardState.SUBMITTED,
+        Scorecard.assignment_id.is_not(None),
+    )
+    cards: dict[int, tuple[int, int]] = {}  # scorecard → (submission, judge)
+    totals: dict[tuple[int, int], float] = {}
+    comments: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
+    for card_id, submission_id, judge_id, total, overall_comment in _plain_rows(
+        connection,
+        select(Scorecard.id, Scorecard.submission_id, Scorecard.judge_id, cast(Scorecard.total, Float),
+               Scorecard.overall_comment)
+        .where(*counted)
+        .order_by(Scorecard.id),
+    ):  # fmt: skip
+        if submission_id not in submissions:
             continue
-        totals[(card.submission_id, card.judge_id)] = float(card.total or 0)
-        for value in card.values:
-            criterion: Criterion = value.criterion
-            criteria.setdefault(criterion.code, {"name_zh": criterion.name_zh, "name_en": criterion.name_en,
-                                                 "max": float(criterion.max_points)})  # fmt: skip
-            values[card.submission_id][criterion.code].append(float(value.points))
-            points[(card.submission_id, card.judge_id)][criterion.code] = float(value.points)
-            if value.comment:
-                comments[card.submission_id].append((card.judge_id, criterion.code, value.comment))
-        if card.overall_comment:
-            comments[card.submission_id].append((card.judge_id, "", card.overall_comment))
-    expected = defaultdict(int)
-    for submission_id in db.session.scalars(select(Assignment.submission_id).where(Assignment.round_id == round_.id)):
+        cards[card_id] = (submission_id, judge_id)
+        totals[(submission_id, judge_id)] = float(total or 0)
+        if overall_comment:
+            comments[submission_id].append((judge_id, "", overall_comment))
+    # the criteria in the rubrics' order (a round may have one rubric per track; a code shared by
+    # two rubrics is named by the first)
+    criterion_rows = connection.execute(
+        select(Criterion.id, Criterion.code, Criterion.name_zh, Criterion.name_en, cast(Criterion.max_points, Float))
+        .where(Criterion.rubric_id.in_(select(Scorecard.rubric_id).where(*counted).distinct()))
+        .order_by(Criterion.rubric_id, Criterion.position, Criterion.id)
+    ).all()  # fmt: skip
+    code_of = {row[0]: row[1] for row in criterion_rows}
+    values: dict[int, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    points: dict[tuple[int, int], dict[str, float]] = defaultdict(dict)
+    # the points in no particular order (sums of whole and half points are exact in any order);
+    # the comments apart, only those written (most values have none)
+    for card_id, criterion_id, value in _plain_rows(
+        connection,
+        select(ScoreValue.scorecard_id, ScoreValue.criterion_id, cast(ScoreValue.points, Float))
+        .join(Scorecard, Scorecard.id == ScoreValue.scorecard_id)
+        .where(*counted),
+    ):
+        key = cards.get(card_id)
+        if key is not None:
+            code = code_of[criterion_id]
+            values[key[0]][code].append(value)
+            points[key][code] = value
+    for card_id, criterion_id, comment in _plain_rows(
+        connection,
+        select(ScoreValue.scorecard_id, ScoreValue.criterion_id, ScoreValue.comment)
+        .join(Scorecard, Scorecard.id == ScoreValue.scorecard_id)
+        .where(*counted, ScoreValue.comment != "")
+        .order_by(ScoreValue.id),
+    ):
+        key = cards.get(card_id)
+        if key is not None:
+            comments[key[0]].append((key[1], code_of[criterion_id], comment))
+    used = {code for per_criterion in values.values() for code in per_criterion}
+    criteria: dict[str, dict] = {}
+    for _id, code, name_zh, name_en, maximum in criterion_rows:
+        if code in used:
+            criteria.setdefault(code, {"name_zh": name_zh, "name_en": name_en, "max": float(maximum)})
+    expected: dict[int, int] = defaultdict(int)
+    for (submission_id,) in _plain_rows(
+        connection, select(Assignment.submission_id).where(Assignment.round_id == round_.id)
+    ):
         if submission_id in submissions:  # a submission given back to its team is not ranked
             expected[submission_id] += 1
     return Gathered(submissions, totals, criteria, values, dict(comments), dict(expected), dict(points))
@@ -216,7 +329,7 @@ class Computation:
     gathered: Gathered
 
 
-def _tie_values(settings: ResultSettings, submission: Submission, gathered: Gathered) -> tuple:
+def _tie_values(settings: ResultSettings, submission: SubmissionInfo, gathered: Gathered) -> tuple:
     values = []
     mine = gathered.totals_of(submission.id)
     for key in settings.tie_breaks:
@@ -266,6 +379,7 @@ def _advancing(round_: Round, settings: ResultSettings, ranks_by_track: dict[int
     return compute.advance_top(ranks_by_track, top_percent=settings.advancement_value, rounding=settings.rounding)
 
 
+@_no_cycle_collection()
 def compute_round(round_: Round, settings: ResultSettings | None = None) -> Computation:
     settings = settings or ResultSettings.for_round(round_)
     gathered = gather(round_)
@@ -333,6 +447,7 @@ def _judge_letter(index: int) -> str:
     return letter if index < 26 else f"{letter}{index // 26 + 1}"
 
 
+@_no_cycle_collection()
 def feedback(computation: Computation) -> dict[str, Any]:
     """Per submission: each criterion's mean and maximum, and the judges' comments with the judges
     anonymized (Judge A, B, … in an order that does not follow who they are)."""
@@ -340,15 +455,16 @@ def feedback(computation: Computation) -> dict[str, Any]:
     secret = str(current_app.secret_key).encode()
     result = {}
     for sid in gathered.submissions:
+        given = gathered.values.get(sid, {})
         criteria = [
             {"code": code, "name_zh": meta["name_zh"], "name_en": meta["name_en"], "max": meta["max"],
-             "mean": round(compute.mean(gathered.values[sid][code]), 2)}
-            for code, meta in gathered.criteria.items() if gathered.values.get(sid, {}).get(code)
+             "mean": round(compute.mean(given[code]), 2)}
+            for code, meta in gathered.criteria.items() if given.get(code)
         ]  # fmt: skip
         # keyed by the app's secret: a plain hash of (submission id, judge id), both small integers,
         # could be recomputed by anyone to tell which letter is which judge
         judges = sorted({judge for judge, _, _ in gathered.comments.get(sid, [])},
-                        key=lambda judge: hmac.new(secret, f"{sid}:{judge}".encode(), hashlib.sha256).hexdigest())  # fmt: skip
+                        key=lambda judge: hmac.digest(secret, f"{sid}:{judge}".encode(), "sha256"))  # fmt: skip
         letters = {judge: _judge_letter(index) for index, judge in enumerate(judges)}
         comments = [
             {"judge": letters[judge], "criterion": code, "text": text}
@@ -360,6 +476,7 @@ def feedback(computation: Computation) -> dict[str, Any]:
     return result
 
 
+@_no_cycle_collection()
 def statistics(computation: Computation) -> dict[str, Any]:
     """What the charts show: score distributions per track, per judge, per criterion; entries,
     advancement and awards per institution and per side."""
@@ -418,6 +535,8 @@ def override_award(round_: Round, submission: Submission, *, actor: User, award:
     reason = _reason(reason)
     if submission.round_id != round_.id:
         raise DomainError(_l("This submission is not in this round."))
+    if submission.state != SubmissionState.SUBMITTED:
+        raise DomainError(_l("Only handed-in submissions are ranked and can receive an award."))
     if award and award not in AWARD_CODES:
         raise DomainError(_l("Unknown award."), field="award")
     row = db.session.scalar(
@@ -462,6 +581,8 @@ def apply_advancement(round_: Round, *, actor: User) -> int:
     if target is None:
         raise DomainError(_l("There is no later round for teams to advance to."))
     computation = compute_round(round_)
+    if not any(row["advances"] for row in computation.rows):
+        raise DomainError(_l("No team advances under the current settings; choose how teams advance first."))
     existing = set(db.session.scalars(select(RoundEntry.team_id).where(RoundEntry.round_id == target.id)))
     added = 0
     for row in computation.rows:

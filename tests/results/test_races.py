@@ -88,7 +88,8 @@ def test_publishing_while_judges_submit_refuses_late_scores_and_equals_a_recompu
     snapshot = db.session.get(ResultSnapshot, outcomes[0][1])
     assert snapshot.kind == SnapshotKind.PUBLISHED.value
     assert db.session.get(Round, world.round.id).judging_closes_at == NOW
-    kinds = Counter(kind for kind, _ in outcomes[1:]); print("MIX", delay, stagger, dict(kinds))
+    kinds = Counter(kind for kind, _ in outcomes[1:])
+    print("MIX", delay, stagger, dict(kinds))
     assert set(kinds) <= {"ok", "refused"}, outcomes
     # a judge whose save came after publication was told judging is closed; nothing of it is stored
     for (kind, value), assignment in zip(outcomes[1:], racing, strict=True):

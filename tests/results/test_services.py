@@ -83,7 +83,9 @@ def build(
     _db.session.flush()
     for index, submission in enumerate(submissions):
         for judge_index in (panels or {}).get(index, range(judges)):
-            _db.session.add(Assignment(round_id=round_.id, submission_id=submission.id, judge_id=people[judge_index].id))
+            _db.session.add(
+                Assignment(round_id=round_.id, submission_id=submission.id, judge_id=people[judge_index].id)
+            )
     _db.session.commit()
     return World(contest, round_, rubric, organizer, people, submissions)
 
@@ -303,7 +305,9 @@ def test_a_tie_at_a_cut_off_gives_every_tied_team_the_better_award(app):
     assert column(world, computation, "rank") == [1, 2, 3, 3, 5, 6, 7, 8, 9, 10]
     # 10 teams: gold 1 place, + silver 3, + bronze 6; S3 and S4 share rank 3, the last silver place
     # → silver holds 3 teams (30 % instead of 20 %), bronze keeps ranks 5 and 6
-    assert column(world, computation, "award") == ["gold", "silver", "silver", "silver", "bronze", "bronze"] + [None] * 4
+    assert (
+        column(world, computation, "award") == ["gold", "silver", "silver", "silver", "bronze", "bronze"] + [None] * 4
+    )
 
 
 def test_award_overrides_need_a_reason_and_are_audited(fifteen):
@@ -312,9 +316,12 @@ def test_award_overrides_need_a_reason_and_are_audited(fifteen):
     assert "reason" in refused(
         lambda: services.override_award(world.round, tenth, actor=world.organizer, award="gold", reason="  ")
     )
-    assert refused(
-        lambda: services.override_award(world.round, tenth, actor=world.organizer, award="platinum", reason="x")
-    ) == "Unknown award."
+    assert (
+        refused(
+            lambda: services.override_award(world.round, tenth, actor=world.organizer, award="platinum", reason="x")
+        )
+        == "Unknown award."
+    )
 
     tenth.state = "draft"  # given back to its team: not ranked, so no award either
     assert "handed-in" in refused(
