@@ -83,7 +83,6 @@ def demo_pages(live_server):
             f"/competitions/{code}",
             f"/teams/{team.id}/rounds/{school.id}/submission",
             f"/teams/{finalist.id}/results",
-            f"/teams/{finalist.id}/rounds/{final.id}/appeal",
             f"/results/{last_year.code}/{final.id}",
         ]
         assigned = db.session.scalar(select(Assignment).where(Assignment.judge_id == demo_judge_id()))
