@@ -51,6 +51,10 @@ def create_app(config: Mapping[str, Any] | str | None = None) -> Flask:
 
     logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    if not app.testing:  # certificates are ~100x slower without HarfBuzz's subsetter: say so once
+        from competition import syscheck
+
+        syscheck.warn_if_slow(app.logger)
     if app.config["TRUSTED_PROXIES"]:
         proxies = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
@@ -59,8 +63,10 @@ def create_app(config: Mapping[str, Any] | str | None = None) -> Flask:
     _register_blueprints(app)
     _register_template_helpers(app)
     from competition import cli
+    from competition.certificates import cli as certificates_cli
 
     cli.register(app)
+    certificates_cli.register(app)
     return app
 
 
@@ -110,6 +116,8 @@ def _register_blueprints(app: Flask) -> None:
     from competition import models  # noqa: F401
     from competition.accounts.views import bp as accounts_bp
     from competition.admin.views import bp as admin_bp
+    from competition.certificates.organizer_views import bp as certificates_admin_bp
+    from competition.certificates.public_views import bp as certificates_bp
     from competition.competitions.setup_views import bp as setup_bp
     from competition.competitions.views import bp as competitions_bp
     from competition.core.errors import register_error_handlers
@@ -136,6 +144,7 @@ def _register_blueprints(app: Flask) -> None:
         core_bp, health_bp, accounts_bp, competitions_bp, setup_bp, rounds_bp, teams_bp, team_review_bp, team_excel_bp,
         institutions_bp, judging_bp, admin_bp, submissions_bp, submission_admin_bp, experts_bp,
         judging_admin_bp, conflicts_bp, scoring_bp, scoring_admin_bp, results_bp, results_admin_bp,
+        certificates_bp, certificates_admin_bp,
     )  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
@@ -146,6 +155,7 @@ def _register_blueprints(app: Flask) -> None:
 def _register_template_helpers(app: Flask) -> None:
     # the policy modules register their predicates on import
     from competition.accounts import policies as _account_policies  # noqa: F401
+    from competition.certificates import policies as _certificate_policies  # noqa: F401
     from competition.competitions import policies as _competition_policies  # noqa: F401
     from competition.core import i18n
     from competition.core.permissions import POLICIES

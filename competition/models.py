@@ -1,6 +1,7 @@
 """Every model module, imported in one place so the metadata (and Alembic) sees all tables."""
 
 from competition.accounts.models import CompetitionRole, User  # noqa: F401
+from competition.certificates.models import Certificate, CertificateCounter, CertificateTemplate  # noqa: F401
 from competition.competitions.models import Competition, Track  # noqa: F401
 from competition.core.audit import AuditEntry  # noqa: F401
 from competition.core.jobs import Job  # noqa: F401

@@ -8,6 +8,7 @@ import io
 
 import pytest
 
+from competition.certificates.models import Certificate
 from competition.core import storage
 from competition.core.jobs import Job
 from competition.core.mail import queue_mail
@@ -95,6 +96,8 @@ OWN_ASSIGNMENT_JSON = {**NOT_FOUND, "anonymous": {401}}
 TEAM_ONLY = {**NOT_FOUND, "anonymous": LOGIN}
 #: an appeal's attachment: its team and those who answer appeals (organizers, admins)
 APPEAL_FILE = {**TEAM_ONLY, "organizer": OK, "admin": OK}
+#: a certificate's PDF (the sweep's is the swept team leader's): its holder and the competition's organizers
+CERTIFICATE_FILE = {**NOT_FOUND, "anonymous": LOGIN, "organizer": OK, "admin": OK}
 
 ROUTES: dict[str, dict] = {
     "static": PUBLIC,
@@ -256,6 +259,26 @@ ROUTES: dict[str, dict] = {
     "results.organizer_appeals": MANAGERS,
     "results.answer_appeal": MANAGERS,  # an empty answer: the page shown again
     "results.appeal_attachment": APPEAL_FILE,
+    "certificates.verify": PUBLIC,
+    "certificates.lookup": PUBLIC,
+    "certificates.mine": SIGNED_IN,
+    "certificates.download": CERTIFICATE_FILE,
+    # certificates (organizers): the sweep's round is published with no rows and one certificate issued;
+    # POSTs without a form are refused with a message (revoke and reissue need a reason, issuing a
+    # choice, a template its text); the sweep's certificate's values are too few for the default
+    # template, so its print batch is refused with a message
+    "certificates_admin.index": MANAGERS,
+    "certificates_admin.issue": MANAGERS,
+    "certificates_admin.progress": MANAGERS,
+    "certificates_admin.round_list": MANAGERS,
+    "certificates_admin.download": MANAGERS,
+    "certificates_admin.revoke": MANAGERS,
+    "certificates_admin.reissue": MANAGERS,
+    "certificates_admin.zip_download": MANAGERS,
+    "certificates_admin.print_batch": MANAGERS,
+    "certificates_admin.template_editor": MANAGERS,
+    "certificates_admin.template_preview": MANAGERS,
+    "certificates_admin.template_reset": MANAGERS,
 }
 
 VISITORS = ("anonymous", "student", "judge", "other_organizer", "organizer", "admin")
@@ -352,6 +375,14 @@ def world(app):
     appeal = Appeal(round_id=school.id, team_id=swept.id, snapshot_id=snapshot.id, text="我们对名次有疑问。",
                     attachment_key=attachment.key, attachment_name="说明.pdf", filed_by_id=swept.leader_id)  # fmt: skip
     db.session.add(appeal)
+    # certificates: one issued to the swept team's leader (none of the visitors), with its PDF
+    pdf = storage.save(io.BytesIO(b"%PDF-1.7\n" + bytes(100)), folder="certificates", suffix=".pdf")
+    certificate = Certificate(competition_id=contest.id, round_id=school.id, kind="award", recipient_type="member",
+                              recipient_key="sweep/award/leader", recipient_user_id=swept.leader_id,
+                              recipient_name="李明", team_id=swept.id, sequence=1, serial="SWEEP-2026-000001",
+                              verification_code="sweep-verify-code", state="issued", issued_at=utcnow(),
+                              values={"competition_zh": contest.name_zh}, file_key=pdf.key)  # fmt: skip
+    db.session.add(certificate)
     message = queue_mail(
         to=target.email, template="accounts/emails/verify_email", locale="en", user=target, verify_url="x", valid_days=3
     )
@@ -382,6 +413,9 @@ def world(app):
         "criterion_id": criterion.id,
         "scorecard_id": scorecard.id,
         "appeal_id": appeal.id,
+        "verification_code": certificate.verification_code,
+        "certificate_id": certificate.id,
+        "kind": "award",
         "token": "not-a-valid-token",
         "filename": "css/app.css",
     }

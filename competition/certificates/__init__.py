@@ -1,0 +1,1 @@
+"""Certificates: bilingual PDFs for winners, members, advisors and judges, verifiable by QR code."""
