@@ -534,6 +534,24 @@ def _previous_edition(institutions, people, password_hash) -> None:
     appeals.answer_appeal(appeal, actor=organizer, now=notice_at + timedelta(days=4),
                           answer="经复核，五位评委的评分均依据评审细则给出，维持原结果。感谢你们的参与。")  # fmt: skip
     results.publish(final, actor=organizer, now=_day(-362, 10))
+    _certificates(final, organizer, people["student"])
+
+
+def _certificates(final, organizer, student) -> None:
+    """Every certificate of last year's final planned (serials and verification codes), and the demo
+    student's rendered — the organizer issues the rest from the certificates page in one click."""
+    from competition.certificates import issuing
+    from competition.certificates.models import Certificate
+
+    from competition.certificates.models import CertificateCounter
+
+    # made here rather than by plan (which adds it in a savepoint): SQLite reports "database is
+    # locked" for that savepoint inside this long demo transaction
+    db.session.add(CertificateCounter(competition_id=final.competition_id, last_sequence=0))
+    issuing.plan(final, issuing.IssueSettings(issued_on=_day(-360).date()), actor=organizer)
+    db.session.flush()
+    mine = db.session.scalars(select(Certificate).where(Certificate.recipient_user_id == student.id)).all()
+    issuing.render_certificates(mine)
 
 
 def print_logins(echo: Callable[[str], None]) -> None:

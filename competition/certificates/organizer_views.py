@@ -606,9 +606,8 @@ def template_preview(code: str, kind: str):
         return _framed_problem(_("The template cannot be used: %(problem)s", problem=str(problem)))
     except Exception as error:  # noqa: BLE001 - whatever a template does, the organizer gets a message
         log.warning("certificate template preview failed: %s", error, exc_info=True)
-        return _framed_problem(
-            _("The preview could not be made: %(problem)s", problem=f"{type(error).__name__}: {error}")
-        )
+        problem = f"{type(error).__name__}: {error}"
+        return _framed_problem(_("The preview could not be made: %(problem)s", problem=problem))
     response = Response(pdf, mimetype="application/pdf")
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
     response.headers["Content-Security-Policy"] = PREVIEW_CSP

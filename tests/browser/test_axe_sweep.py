@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from competition import demo
+from competition.certificates.models import Certificate
 from competition.competitions.models import Competition
 from competition.extensions import db
 from competition.judging.models import Assignment
@@ -30,6 +31,8 @@ def demo_pages(live_server):
         final = db.session.scalar(select(Round).where(Round.competition_id == last_year.id))
         finalist = db.session.scalar(select(Team).where(Team.name == "星河视觉"))
         results = f"/competitions/{last_year.code}/rounds/{final.id}/results"
+        certificates = f"/competitions/{last_year.code}/certificates"
+        issued = db.session.scalar(select(Certificate).where(Certificate.state == "issued"))
         admin_pages = [
             "/",
             f"/competitions/{code}",
@@ -58,6 +61,9 @@ def demo_pages(live_server):
             f"{results}/statistics",
             f"/competitions/{last_year.code}/rounds/{final.id}/appeals",
             f"/results/{last_year.code}/{final.id}",
+            f"{certificates}/",
+            f"{certificates}/rounds/{final.id}/",
+            f"{certificates}/templates/award",
             "/experts/",
             "/experts/new",
             "/experts/import",
@@ -83,6 +89,9 @@ def demo_pages(live_server):
             f"/competitions/{code}",
             f"/teams/{team.id}/rounds/{school.id}/submission",
             f"/teams/{finalist.id}/results",
+            "/certificates/",
+            f"/verify/{issued.verification_code}",
+            f"/verify?serial={issued.serial}&name={issued.recipient_name}",
             f"/results/{last_year.code}/{final.id}",
         ]
         assigned = db.session.scalar(select(Assignment).where(Assignment.judge_id == demo_judge_id()))
