@@ -541,9 +541,7 @@ def _certificates(final, organizer, student) -> None:
     """Every certificate of last year's final planned (serials and verification codes), and the demo
     student's rendered — the organizer issues the rest from the certificates page in one click."""
     from competition.certificates import issuing
-    from competition.certificates.models import Certificate
-
-    from competition.certificates.models import CertificateCounter
+    from competition.certificates.models import Certificate, CertificateCounter
 
     # made here rather than by plan (which adds it in a savepoint): SQLite reports "database is
     # locked" for that savepoint inside this long demo transaction
