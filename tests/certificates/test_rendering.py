@@ -167,6 +167,34 @@ def test_the_qr_code_is_inline_svg_of_the_verification_address(engine):
     assert rendering.SAMPLE_VALUES["award"]["verify_url"] in filled
 
 
+def test_the_qr_code_uses_the_fixed_mask_and_one_compact_path(engine):
+    svg = engine.qr_svg("https://cy-alliance.example/verify/abc")
+    assert svg.count("<path") == 1 and "transform" not in svg and "scale" not in svg
+    import segno
+
+    assert segno.make("https://cy-alliance.example/verify/abc", error="m", micro=False,
+                      mask=rendering.QR_MASK).mask == rendering.QR_MASK  # fmt: skip
+
+
+def test_lists_and_their_markers_still_render_with_the_scoped_ua_stylesheet(engine):
+    html = "<html><body><ol><li>甲 first</li><li>乙 second</li></ol><p>{{ serial }}</p></body></html>"
+    text = text_of(reader(engine.render(html, values())).pages[0])
+    assert "甲first" in text and "乙second" in text and SERIAL in text
+    assert "1." in text and "2." in text  # the markers (pypdf reads them after the items)
+
+
+def test_the_shipped_faces_are_truetype_with_the_kern_feature_only():
+    from fontTools.ttLib import TTFont
+
+    for name in (*coverage.COMMON_FACES, coverage.FULL_FACE):
+        font = TTFont(rendering.STATIC_DIR / "fonts" / name, lazy=True)
+        assert "glyf" in font and "CFF " not in font, name
+        for table in ("GSUB", "GPOS"):
+            if table in font:
+                features = {record.FeatureTag for record in font[table].table.FeatureList.FeatureRecord}
+                assert features <= {"kern"}, (name, table, features)
+
+
 # --- names and coverage -------------------------------------------------------------------------
 
 
