@@ -57,7 +57,13 @@ from competition.competitions.policies import can_view_competition
 from competition.core.errors import DomainError
 from competition.core.jobs import JobState
 from competition.core.permissions import require
-from competition.core.web import CONTENT_SECURITY_POLICY, commit_or_flash, commit_or_show, safe_next_url
+from competition.core.web import (
+    CONTENT_SECURITY_POLICY,
+    commit_or_flash,
+    commit_or_show,
+    flash_form_errors,
+    safe_next_url,
+)
 from competition.extensions import db
 from competition.results.models import AWARD_LABELS, SnapshotKind
 from competition.results.services import current_snapshot
@@ -107,12 +113,6 @@ def _certificate(competition: Competition, certificate_id: int) -> Certificate:
     certificate = db.session.get(Certificate, certificate_id)
     require(certificate is not None and certificate.competition_id == competition.id, hide=True)
     return certificate
-
-
-def _flash_form_errors(form) -> None:
-    for errors in form.errors.values():
-        for error in errors:
-            flash(str(error), "danger")
 
 
 def _attachment(response: Response, name: str, *, inline: bool = False) -> Response:
@@ -444,7 +444,7 @@ def revoke(code: str, certificate_id: int):
               serial=certificate.serial),
         )  # fmt: skip
     else:
-        _flash_form_errors(form)
+        flash_form_errors(form)
     return _back_to_list(certificate, form.next.data)
 
 
@@ -454,7 +454,7 @@ def reissue(code: str, certificate_id: int):
     certificate = _certificate(_competition(code), certificate_id)
     form = ReissueForm()
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return _back_to_list(certificate, form.next.data)
     serial = certificate.serial
     outcome = commit_or_show(
@@ -626,5 +626,5 @@ def template_reset(code: str, kind: str):
             _("The default template is used again for %(kind)s.", kind=KIND_LABELS[CertificateKind(kind)]),
         )
     else:
-        _flash_form_errors(form)
+        flash_form_errors(form)
     return redirect(url_for(".template_editor", code=competition.code, kind=kind))

@@ -141,6 +141,14 @@ class Outcome:
         return self.committed
 
 
+def flash_form_errors(form) -> None:
+    """Each error of a form that has no page of its own to show them on (a small action form posted
+    from a list), as flashed messages on the page the user is sent back to."""
+    for errors in form.errors.values():
+        for error in errors:
+            flash(str(error), "danger")
+
+
 def show_domain_error(form, error: DomainError, aliases: Mapping[str, str] | None = None) -> None:
     """Show a refusal on the form field named by `error.field`, else flash it as "danger".
 

@@ -19,7 +19,7 @@ from competition.accounts.models import User
 from competition.competitions.models import Competition
 from competition.competitions.policies import can_view_competition
 from competition.core.permissions import require
-from competition.core.web import commit_or_flash, commit_or_show
+from competition.core.web import commit_or_flash, commit_or_show, flash_form_errors
 from competition.extensions import db
 from competition.judging import conflicts
 from competition.judging.forms import ConflictFilterForm, DismissForm, OrganizerDeclareForm
@@ -80,12 +80,6 @@ def _back(competition: Competition):
 def _kept_filters() -> dict:
     """The filters of the page a button was pressed on (sent back as the form's query string)."""
     return {key: value for key, value in request.args.items() if key in ("source", "judge", "team", "state", "page")}
-
-
-def _flash_form_errors(form) -> None:
-    for errors in form.errors.values():
-        for error in errors:
-            flash(str(error), "danger")
 
 
 def _render(competition: Competition, declare_form: OrganizerDeclareForm, judges: list[User]):
@@ -193,7 +187,7 @@ def dismiss(code: str, conflict_id: int):
     row = _conflict(competition, conflict_id)
     form = DismissForm()
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return _back(competition)
     commit_or_flash(
         lambda: conflicts.dismiss(row, actor=current_user, reason=form.reason.data),

@@ -24,7 +24,7 @@ from competition.accounts.views import SIDE_LABELS
 from competition.competitions.models import Competition
 from competition.competitions.policies import can_view_competition
 from competition.core.permissions import require
-from competition.core.web import commit_or_flash, commit_or_show
+from competition.core.web import commit_or_flash, commit_or_show, flash_form_errors
 from competition.experts.models import Expert
 from competition.extensions import db
 from competition.institutions.models import Institution
@@ -62,12 +62,6 @@ def _round_judge(round_: Round, round_judge_id: int) -> RoundJudge:
     row = db.session.get(RoundJudge, round_judge_id)
     require(row is not None and row.round_id == round_.id, hide=True)
     return row
-
-
-def _flash_form_errors(form) -> None:
-    for errors in form.errors.values():
-        for error in errors:
-            flash(str(error), "danger")
 
 
 def _institution_names(profiles) -> dict[int, str]:
@@ -189,7 +183,7 @@ def remove_round_judge(code: str, round_id: int, round_judge_id: int):
     form = VersionForm()
     back = redirect(url_for("judging_admin.judges", code=code, round_id=round_id))
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return back
     name = row.user.real_name
     outcome = commit_or_show(
@@ -533,7 +527,7 @@ def add_assignment(code: str, round_id: int, submission_id: int):
     form = AddJudgeForm()
     form.judge.choices = [SelectChoice(judge.user_id, str(judge.user_id)) for judge in assignment.round_judges(round_)]
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return _back_to_assignment(round_)
     judge = db.session.get(User, form.judge.data)
     name, project = judge.real_name, submission.team.project_title
@@ -558,7 +552,7 @@ def add_assignment(code: str, round_id: int, submission_id: int):
         pending = {"submission": submission, "judge": judge, "message": form.override_reason.errors[-1]}
         return _assignment_page(round_, _settings_form(round_, bound=False), pending=pending)
     else:
-        _flash_form_errors(form)
+        flash_form_errors(form)
     return _back_to_assignment(round_)
 
 
@@ -570,7 +564,7 @@ def remove_assignment(code: str, round_id: int, assignment_id: int):
     require(row is not None and row.round_id == round_.id, hide=True)
     form = RemoveJudgeForm()
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return _back_to_assignment(round_)
     name, project = row.judge.real_name, row.submission.team.project_title
     commit_or_flash(

@@ -21,13 +21,12 @@ from wtforms.fields.choices import SelectChoice
 
 from competition.accounts.models import User
 from competition.accounts.views import SIDE_LABELS
-from competition.competitions.models import Competition, _localized
-from competition.competitions.policies import can_view_competition
+from competition.competitions.models import _localized
 from competition.core.i18n import local_datetime
 from competition.core.permissions import require
 from competition.core.spreadsheets import XLSX_MIMETYPE
 from competition.core.time import utcnow
-from competition.core.web import commit_or_flash, commit_or_show
+from competition.core.web import commit_or_flash, commit_or_show, flash_form_errors
 from competition.extensions import db
 from competition.judging.models import Assignment
 from competition.judging.organizer_views import PER_PAGE as ASSIGNMENT_PER_PAGE
@@ -45,7 +44,7 @@ from competition.results.organizer_forms import (
 )
 from competition.rounds.models import EntrySource, Round, RoundEntry
 from competition.scoring.models import Rubric
-from competition.scoring.policies import can_manage_scoring
+from competition.scoring.organizer_views import managed_round as _round
 from competition.submissions.models import Submission, SubmissionState
 from competition.teams.models import Team
 
@@ -61,26 +60,10 @@ TIER_DEFAULTS = {
 }
 
 
-def _round(code: str, round_id: int) -> Round:
-    competition = db.session.scalar(select(Competition).where(Competition.code == code))
-    # A draft competition is invisible to outsiders: 404, not 403.
-    require(competition is not None and can_view_competition(current_user, competition), hide=True)
-    round_ = db.session.get(Round, round_id)
-    require(round_ is not None and round_.competition_id == competition.id, hide=True)
-    require(can_manage_scoring(current_user, round_))
-    return round_
-
-
 def _submission(round_: Round, submission_id: int) -> Submission:
     submission = db.session.get(Submission, submission_id)
     require(submission is not None and submission.round_id == round_.id, hide=True)
     return submission
-
-
-def _flash_form_errors(form) -> None:
-    for errors in form.errors.values():
-        for error in errors:
-            flash(str(error), "danger")
 
 
 def _to_preview(round_: Round, anchor: str = ""):
@@ -371,7 +354,7 @@ def override(code: str, round_id: int, submission_id: int):
             _("The award of “%(team)s” has been changed; the reason has been recorded.", team=submission.team.name),
         )
     else:
-        _flash_form_errors(form)
+        flash_form_errors(form)
     return _to_preview(round_, f"#row-{submission.id}")
 
 
@@ -387,7 +370,7 @@ def remove_override(code: str, round_id: int, submission_id: int):
             _("The override of “%(team)s” has been removed; the rule applies again.", team=submission.team.name),
         )
     else:
-        _flash_form_errors(form)
+        flash_form_errors(form)
     return _to_preview(round_, f"#row-{submission.id}")
 
 
@@ -397,7 +380,7 @@ def advance(code: str, round_id: int):
     round_ = _round(code, round_id)
     form = ActionForm()
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return _to_preview(round_, "#advancement")
     outcome = commit_or_show(None, lambda: services.apply_advancement(round_, actor=current_user))
     if outcome:
@@ -432,7 +415,7 @@ def repechage(code: str, round_id: int):
               round=target.name if target else ""),
         )  # fmt: skip
     else:
-        _flash_form_errors(form)
+        flash_form_errors(form)
     return _to_preview(round_, "#advancement")
 
 
@@ -445,7 +428,7 @@ def start_notice(code: str, round_id: int):
     round_ = _round(code, round_id)
     form = ActionForm()
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return _to_preview(round_, "#publication")
     outcome = commit_or_show(None, lambda: services.start_notice(round_, actor=current_user, now=utcnow()))
     if outcome:
@@ -463,7 +446,7 @@ def publish(code: str, round_id: int):
     round_ = _round(code, round_id)
     form = PublishForm()
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return _to_preview(round_, "#publication")
     again = services.current_snapshot(round_, SnapshotKind.PUBLISHED) is not None
     outcome = commit_or_show(

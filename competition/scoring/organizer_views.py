@@ -26,7 +26,7 @@ from competition.core.audit import AuditEntry
 from competition.core.permissions import require
 from competition.core.spreadsheets import XLSX_MIMETYPE
 from competition.core.time import utcnow
-from competition.core.web import commit_or_flash, commit_or_show
+from competition.core.web import commit_or_flash, commit_or_show, flash_form_errors
 from competition.extensions import db
 from competition.judging.services import round_tracks
 from competition.rounds.models import Round
@@ -49,7 +49,8 @@ PER_PAGE = 30
 ROUND_DEFAULT = ""  # the "track" of the round's own rubric in the create form
 
 
-def _round(code: str, round_id: int) -> Round:
+def managed_round(code: str, round_id: int) -> Round:
+    """The round of the URL when the user manages its scoring (its results too); 404 or 403 otherwise."""
     competition = db.session.scalar(select(Competition).where(Competition.code == code))
     # A draft competition is invisible to outsiders: 404, not 403.
     require(competition is not None and can_view_competition(current_user, competition), hide=True)
@@ -69,12 +70,6 @@ def _criterion(rubric: Rubric, criterion_id: int) -> Criterion:
     criterion = db.session.get(Criterion, criterion_id)
     require(criterion is not None and criterion.rubric_id == rubric.id, hide=True)
     return criterion
-
-
-def _flash_form_errors(form) -> None:
-    for errors in form.errors.values():
-        for error in errors:
-            flash(str(error), "danger")
 
 
 def _to_rubrics(round_: Round, rubric: Rubric | None = None):
@@ -182,7 +177,7 @@ def _rubrics_page(round_: Round, form: RubricCreateForm, rubrics: list[Rubric], 
 @bp.route("/rubrics", methods=["GET", "POST"])
 @login_required
 def rubrics(code: str, round_id: int):
-    round_ = _round(code, round_id)
+    round_ = managed_round(code, round_id)
     existing = _round_rubrics(round_)
     form = _create_form(round_, existing)
     if form.validate_on_submit():
@@ -259,14 +254,14 @@ def _plain(value: Decimal) -> str:
 @bp.route("/rubrics/<int:rubric_id>/criteria/new", methods=["GET", "POST"])
 @login_required
 def new_criterion(code: str, round_id: int, rubric_id: int):
-    round_ = _round(code, round_id)
+    round_ = managed_round(code, round_id)
     return _criterion_page(round_, _rubric(round_, rubric_id), None)
 
 
 @bp.route("/rubrics/<int:rubric_id>/criteria/<int:criterion_id>", methods=["GET", "POST"])
 @login_required
 def edit_criterion(code: str, round_id: int, rubric_id: int, criterion_id: int):
-    round_ = _round(code, round_id)
+    round_ = managed_round(code, round_id)
     rubric = _rubric(round_, rubric_id)
     return _criterion_page(round_, rubric, _criterion(rubric, criterion_id))
 
@@ -274,7 +269,7 @@ def edit_criterion(code: str, round_id: int, rubric_id: int, criterion_id: int):
 @bp.post("/rubrics/<int:rubric_id>/criteria/<int:criterion_id>/delete")
 @login_required
 def delete_criterion(code: str, round_id: int, rubric_id: int, criterion_id: int):
-    round_ = _round(code, round_id)
+    round_ = managed_round(code, round_id)
     rubric = _rubric(round_, rubric_id)
     criterion = _criterion(rubric, criterion_id)
     form = ActionForm()
@@ -285,14 +280,14 @@ def delete_criterion(code: str, round_id: int, rubric_id: int, criterion_id: int
             _("The criterion %(name)s has been deleted.", name=name),
         )
     else:
-        _flash_form_errors(form)
+        flash_form_errors(form)
     return _to_rubrics(round_, rubric)
 
 
 @bp.post("/rubrics/<int:rubric_id>/min-comment")
 @login_required
 def min_comment(code: str, round_id: int, rubric_id: int):
-    round_ = _round(code, round_id)
+    round_ = managed_round(code, round_id)
     rubric = _rubric(round_, rubric_id)
     form = MinCommentForm()
     if form.validate_on_submit():
@@ -301,14 +296,14 @@ def min_comment(code: str, round_id: int, rubric_id: int):
             _("The smallest length of the overall comment has been saved."),
         )
     else:
-        _flash_form_errors(form)
+        flash_form_errors(form)
     return _to_rubrics(round_, rubric)
 
 
 @bp.post("/rubrics/<int:rubric_id>/unfreeze")
 @login_required
 def unfreeze(code: str, round_id: int, rubric_id: int):
-    round_ = _round(code, round_id)
+    round_ = managed_round(code, round_id)
     rubric = _rubric(round_, rubric_id)
     form = ReasonForm()
     if form.validate_on_submit():
@@ -318,14 +313,14 @@ def unfreeze(code: str, round_id: int, rubric_id: int):
             category="warning",
         )  # fmt: skip
     else:
-        _flash_form_errors(form)
+        flash_form_errors(form)
     return _to_rubrics(round_, rubric)
 
 
 @bp.post("/rubrics/<int:rubric_id>/delete")
 @login_required
 def delete_rubric(code: str, round_id: int, rubric_id: int):
-    round_ = _round(code, round_id)
+    round_ = managed_round(code, round_id)
     rubric = _rubric(round_, rubric_id)
     form = ActionForm()
     if form.validate_on_submit():
@@ -334,7 +329,7 @@ def delete_rubric(code: str, round_id: int, rubric_id: int):
         ):
             return _to_rubrics(round_)
     else:
-        _flash_form_errors(form)
+        flash_form_errors(form)
     return _to_rubrics(round_, rubric)
 
 
@@ -344,7 +339,7 @@ def delete_rubric(code: str, round_id: int, rubric_id: int):
 @bp.get("/progress")
 @login_required
 def progress_page(code: str, round_id: int):
-    round_ = _round(code, round_id)
+    round_ = managed_round(code, round_id)
     now = utcnow()
     judges = progress.judge_progress(round_)
     page = db.paginate(progress.submissions_statement(round_), per_page=PER_PAGE, error_out=False)
@@ -374,7 +369,7 @@ def progress_page(code: str, round_id: int):
 @bp.post("/scorecards/<int:scorecard_id>/reopen")
 @login_required
 def reopen(code: str, round_id: int, scorecard_id: int):
-    round_ = _round(code, round_id)
+    round_ = managed_round(code, round_id)
     scorecard = db.session.get(Scorecard, scorecard_id)
     require(scorecard is not None and scorecard.round_id == round_.id, hide=True)
     form = ReasonForm()
@@ -386,17 +381,17 @@ def reopen(code: str, round_id: int, scorecard_id: int):
               name=name, project=project),
         )  # fmt: skip
     else:
-        _flash_form_errors(form)
+        flash_form_errors(form)
     return _to_progress(round_, f"#submission-{scorecard.submission_id}")
 
 
 @bp.post("/reminders")
 @login_required
 def send_reminders(code: str, round_id: int):
-    round_ = _round(code, round_id)
+    round_ = managed_round(code, round_id)
     form = ActionForm()
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return _to_progress(round_, "#reminders")
     outcome = commit_or_show(None, lambda: services.send_reminders(round_, actor=current_user, now=utcnow()))
     if outcome:
@@ -412,7 +407,7 @@ def send_reminders(code: str, round_id: int):
 @bp.post("/reminders/setting")
 @login_required
 def reminder_setting(code: str, round_id: int):
-    round_ = _round(code, round_id)
+    round_ = managed_round(code, round_id)
     form = ReminderForm()
     if form.validate_on_submit():
         commit_or_flash(
@@ -420,14 +415,14 @@ def reminder_setting(code: str, round_id: int):
             _("The reminder setting has been saved."),
         )
     else:
-        _flash_form_errors(form)
+        flash_form_errors(form)
     return _to_progress(round_, "#reminders")
 
 
 @bp.post("/close")
 @login_required
 def close(code: str, round_id: int):
-    round_ = _round(code, round_id)
+    round_ = managed_round(code, round_id)
     form = CloseForm()
     if form.validate_on_submit():
         commit_or_flash(
@@ -435,7 +430,7 @@ def close(code: str, round_id: int):
             _("Judging of %(round)s is closed; later scores are refused.", round=round_.name),
         )
     else:
-        _flash_form_errors(form)
+        flash_form_errors(form)
     return _to_progress(round_, "#close")
 
 
@@ -445,7 +440,7 @@ def close(code: str, round_id: int):
 @bp.get("/scores.xlsx")
 @login_required
 def export_xlsx(code: str, round_id: int):
-    round_ = _round(code, round_id)
+    round_ = managed_round(code, round_id)
     response = send_file(
         io.BytesIO(scores_xlsx(round_)), mimetype=XLSX_MIMETYPE, as_attachment=True, download_name=download_name(round_)
     )

@@ -23,7 +23,7 @@ from competition.core.jobs import Job, JobState
 from competition.core.permissions import require
 from competition.core.spreadsheets import XLSX_MIMETYPE
 from competition.core.time import to_local, utcnow
-from competition.core.web import commit_or_flash, commit_or_show, safe_next_url
+from competition.core.web import commit_or_flash, commit_or_show, flash_form_errors, safe_next_url
 from competition.extensions import db
 from competition.institutions.models import Institution
 from competition.rounds.models import Round
@@ -286,12 +286,6 @@ def _back(round_: Round, form) -> str:
     return safe_next_url(form.next.data if form is not None else None, fallback)
 
 
-def _flash_form_errors(form) -> None:
-    for errors in form.errors.values():
-        for error in errors:
-            flash(str(error), "danger")
-
-
 def _managed_team(code: str, round_id: int, team_id: int) -> tuple[Round, Team]:
     round_ = _round(code, round_id)
     require(can_see_round_submissions(current_user, round_))
@@ -306,7 +300,7 @@ def reopen(code: str, round_id: int, team_id: int):
     round_, team = _managed_team(code, round_id, team_id)
     form = ReopenForm()
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return redirect(_back(round_, form))
     commit_or_flash(
         lambda: services.reopen_submission_of(round_, team, actor=current_user, reason=form.reason.data),
@@ -321,7 +315,7 @@ def extend(code: str, round_id: int, team_id: int):
     round_, team = _managed_team(code, round_id, team_id)
     form = ExtensionForm()
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return redirect(_back(round_, form))
     until = form.until.data  # aware, in Beijing time
     commit_or_flash(
