@@ -145,6 +145,22 @@ def test_a_batch_is_one_pdf_with_a_page_per_certificate(engine):
         engine.render_batch([])
 
 
+def test_a_batch_gives_each_certificate_its_own_page_and_its_own_fonts(engine):
+    # a template whose body is a single line: laid out together, each still starts a page
+    short = "<html><head><title>{{ serial }}</title></head><body><p>{{ recipient_name }} {{ serial }}</p></body></html>"
+    names = ["张三", "刘堃", "李四"]  # 堃 is outside the GB2312 subset: the full face joins that run
+    items = [(short, values(recipient_name=name, serial=f"S-{number}")) for number, name in enumerate(names)]
+    items.append((template("award"), values(recipient_name="王五", serial="S-3")))  # another head: its own run
+    pdf = reader(engine.render_batch(items))
+    assert [text_of(page) for page in pdf.pages[:3]] == ["张三S-0", "刘堃S-1", "李四S-2"]
+    assert len(pdf.pages) == 4 and "王五" in text_of(pdf.pages[3])
+
+
+def test_a_template_without_a_body_tag_is_laid_out_on_its_own(engine):
+    items = [("<p>{{ serial }}</p>", values(serial=f"S-{number}")) for number in range(3)]
+    assert [text_of(page) for page in reader(engine.render_batch(items)).pages] == ["S-0", "S-1", "S-2"]
+
+
 def test_a_batch_keeps_its_images_while_the_cache_is_bounded(engine, monkeypatch):
     monkeypatch.setattr(rendering, "MAX_CACHED_IMAGES", 1)
     items = [
