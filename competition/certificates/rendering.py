@@ -340,6 +340,7 @@ _FULL_FACE_CSS = """
 }
 """
 
+
 @cache
 def _ua_stylesheet() -> CSS:
     """WeasyPrint's HTML user-agent stylesheet with its `::marker`, `::footnote-*` and `::note-*`
