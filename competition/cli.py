@@ -17,6 +17,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(demo_group)
     app.cli.add_command(jobs_group)
     app.cli.add_command(institutions_group)
+    app.cli.add_command(mail_group)
 
 
 @click.command("create-admin")
@@ -28,7 +29,7 @@ def create_admin(email: str, real_name: str, password: str | None) -> None:
     from competition.accounts.services import create_admin as create
     from competition.core.errors import DomainError
 
-    if password == "-":  # noqa: S105 - the "generate one" marker, not a password
+    if password == "-":  # noqa: S105 - the "generate one" marker, not a password  # nosec B105
         password = secrets.token_urlsafe(12)
         click.echo(f"Generated password: {password}")
     elif password is None:
@@ -84,13 +85,17 @@ def jobs_worker(burst: bool) -> None:
 
 @jobs_group.command("tick")
 def jobs_tick() -> None:
-    """Periodic work (run from cron or a systemd timer every few minutes): due reminders to judges."""
+    """Periodic work (run from cron or a systemd timer every few minutes): due reminders to judges,
+    e-mails due for another attempt, jobs that never reached Redis."""
+    from competition.core.jobs import run_upkeep
     from competition.core.time import utcnow
     from competition.scoring.services import send_due_reminders
 
     rounds = send_due_reminders(utcnow())
     db.session.commit()
     click.echo(f"reminders sent for {len(rounds)} round(s)")
+    done = run_upkeep()
+    click.echo(f"e-mails retried: {done.get('competition.core.mail.retry_due', 0)}")
 
 
 @jobs_group.command("run-pending")
@@ -99,6 +104,20 @@ def jobs_run_pending() -> None:
     from competition.core.jobs import run_pending_jobs
 
     click.echo(f"{run_pending_jobs()} job(s) run.")
+
+
+mail_group = AppGroup("mail", help="The e-mail outbox.")
+
+
+@mail_group.command("retry")
+def mail_retry() -> None:
+    """Send again the e-mails whose next attempt is due (the RQ worker does it every minute; run
+    this, or `jobs tick`, from cron when jobs run in the web process)."""
+    from competition.core.mail import retry_due
+
+    started = retry_due()
+    db.session.commit()
+    click.echo(f"{started} e-mail(s) due for another attempt handed to delivery.")
 
 
 institutions_group = AppGroup("institutions", help="The alliance's institutions.")

@@ -13,12 +13,14 @@ import itertools
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
 from competition.accounts.models import CompetitionRole, Role, User
 from competition.accounts.services import hash_password
 from competition.competitions.models import Competition, CompetitionState, Track
 from competition.core import audit
+from competition.core.jobs import Job
+from competition.core.mail import MailState, OutboxMessage
 from competition.core.time import SHANGHAI, utcnow
 from competition.extensions import db
 from competition.institutions.models import Institution
@@ -26,7 +28,7 @@ from competition.institutions.services import load_institutions
 from competition.rounds.models import EntrySource, QuotaKind, Round, RoundEntry, RoundEntryRule, RoundLevel
 from competition.teams.models import Advisor, MemberRole, Team, TeamMember, TeamState
 
-DEMO_PASSWORD = "Demo2026!"  # noqa: S105 - printed on purpose: demo data only
+DEMO_PASSWORD = "Demo2026!"  # noqa: S105 - printed on purpose: demo data only  # nosec B105
 DEMO_DOMAIN = "demo.cy-alliance.cn"
 
 #: (e-mail local part, real name, institution code, role, is_admin) — the first of each role is
@@ -144,8 +146,22 @@ def load() -> Competition:
     _submissions(rounds, teams, people)
     _previous_edition(institutions, people, password_hash)
     audit.record(None, "demo.load", competition)
+    _settle_mail()
     db.session.flush()
     return competition
+
+
+def _settle_mail() -> None:
+    """The e-mails of the demo's story (receipts, review outcomes, results) were sent in that story:
+    they stay in the outbox as sent and in each person's notifications, instead of being printed to
+    the console on the first start."""
+    db.session.flush()
+    db.session.execute(delete(Job).where(Job.name == "mail.deliver", Job.state == "queued"))
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.state == MailState.QUEUED.value)
+        .values(state=MailState.SENT.value, sent_at=utcnow())
+    )
 
 
 def _competition() -> Competition:

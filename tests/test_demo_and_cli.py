@@ -119,3 +119,16 @@ def test_demo_has_last_years_results_published_after_a_notice_with_an_answered_a
     assert appeal.answer and appeal.answered_at
     page = client.get(f"/results/CY2025/{final.id}", headers={"Accept-Language": "en"})
     assert page.status_code == 200 and "星河视觉" in page.text
+
+
+def test_the_demos_story_mails_are_in_the_outbox_as_sent_and_in_the_notifications(app):
+    from competition.core.jobs import Job
+    from competition.core.mail import OutboxMessage
+    from competition.notifications.models import Notification
+
+    assert app.test_cli_runner().invoke(args=["demo", "load"]).exit_code == 0
+    states = set(db.session.scalars(select(OutboxMessage.state)))
+    assert states == {"sent"}  # nothing queued: the first `make run` prints no pile of e-mails
+    assert db.session.scalar(select(func.count(Job.id)).where(Job.name == "mail.deliver", Job.state == "queued")) == 0
+    student = db.session.scalar(select(User).where(User.email == "student@demo.cy-alliance.cn"))
+    assert db.session.scalar(select(func.count(Notification.id)).where(Notification.user_id == student.id)) > 0

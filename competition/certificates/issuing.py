@@ -521,7 +521,7 @@ def _account_url() -> str:
 
 def _mail_recipient(certificate: Certificate, now: datetime) -> None:
     """Tell a recipient with an account that the certificate is there — once per certificate."""
-    from competition.core.mail import queue_mail
+    from competition.core.mail import internal_path, queue_mail
 
     if certificate.recipient_user_id is None or certificate.emailed_at is not None:
         return
@@ -543,6 +543,7 @@ def _mail_recipient(certificate: Certificate, now: datetime) -> None:
         template="certificates/emails/issued",
         locale=user.locale,
         user=user,
+        link=internal_path("certificates.mine"),
         certificate_name=certificate.recipient_name,
         kind_label=services.KIND_TEXT[CertificateKind(certificate.kind)][1 if english else 0],
         award=values.get("award_en" if english else "award_zh", ""),

@@ -9,11 +9,16 @@ Backends:
 - ``inline``: run right after the commit, in this process, each job in a fresh app context;
 - ``rq``: push the id onto a Redis queue; `flask --app wsgi jobs worker` runs them;
 - ``deferred``: leave the row queued until `run_pending_jobs()` runs it (tests, maintenance).
+
+Upkeep (`run_upkeep`): jobs that never reached Redis are pushed again and the functions marked
+`@periodic` run (e-mails due for another attempt); the worker does it every `JOBS_UPKEEP_SECONDS`
+(60) between jobs, as part of RQ's own maintenance; `flask --app wsgi jobs tick` whenever cron runs it.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -34,6 +39,8 @@ _DISPATCH_KEY = "jobs_to_dispatch"
 
 JobHandler = Callable[..., Any]
 _handlers: dict[str, JobHandler] = {}
+#: upkeep functions run by `run_upkeep` (each takes no argument and leaves the commit to it)
+_periodic: list[Callable[[], Any]] = []
 #: the app a worker process runs jobs for (set by the worker command)
 _worker_app: Flask | None = None
 
@@ -88,6 +95,13 @@ def job(name: str) -> Callable[[JobHandler], JobHandler]:
         return handler
 
     return register
+
+
+def periodic(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a function to be called by `run_upkeep` (the worker's minute, `jobs tick`)."""
+    if function not in _periodic:
+        _periodic.append(function)
+    return function
 
 
 def enqueue(name: str, *, created_by=None, **args: Any) -> Job:
@@ -216,13 +230,79 @@ def requeue_stale(older_than: timedelta = timedelta(minutes=1)) -> int:
     return sum(push_to_queue(job_id) for job_id in job_ids)
 
 
-def run_worker(app: Flask, *, burst: bool = False) -> None:
-    """Run an RQ worker for this app (the `jobs worker` command)."""
-    from rq import Worker
+def run_upkeep() -> dict[str, int]:
+    """Push stale queued jobs again (RQ) and run every `@periodic` function, each committed on its
+    own so one failing does not stop the others; returns what each did."""
+    done: dict[str, int] = {}
+    if current_app.config["JOBS_BACKEND"] == "rq":
+        # only when Redis has nothing waiting: a backlog being worked through is not lost, and
+        # pushing it again every minute would only pile up copies (each runs once, but costs a fork)
+        done["requeued"] = requeue_stale() if _redis_queue_is_empty() else 0
+    for function in _periodic:
+        name = f"{function.__module__}.{function.__name__}"
+        try:
+            done[name] = function() or 0
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("periodic task %s failed", name)
+    return done
 
-    global _worker_app
+
+def _redis_queue_is_empty() -> bool:
+    try:
+        return rq_queue().count == 0
+    except Exception:  # noqa: BLE001 - Redis down: nothing can be pushed now anyway
+        log.warning("Redis unreachable; stale jobs are pushed again later", exc_info=True)
+        return False
+
+
+def worker_class(base=None):
+    """RQ's worker (or `base`) whose maintenance, between jobs every `maintenance_interval`
+    seconds and once at start, also runs `run_upkeep` for `_worker_app`."""
+    if base is None:
+        from rq import Worker as base
+
+    class UpkeepWorker(base):
+        def run_maintenance_tasks(self):
+            super().run_maintenance_tasks()
+            app = _worker_app or current_app._get_current_object()
+            with app.app_context():
+                try:
+                    run_upkeep()
+                except Exception:  # noqa: BLE001 - the worker must outlive a database hiccup
+                    log.exception("jobs upkeep failed")
+                finally:
+                    db.session.remove()
+
+    return UpkeepWorker
+
+
+def _forget_inherited_connections() -> None:
+    """In a forked work horse: drop the parent's pooled connections without closing them (they
+    stay the parent's, which used them for upkeep), so the child opens its own."""
+    if _worker_app is not None:
+        with _worker_app.app_context():
+            for engine in db.engines.values():
+                engine.dispose(close=False)
+
+
+_fork_hook_installed = False
+
+
+def run_worker(app: Flask, *, burst: bool = False) -> None:
+    """Run an RQ worker for this app (the `jobs worker` command); its upkeep runs every
+    JOBS_UPKEEP_SECONDS (RQ waits for a job at most that long before looking again)."""
+    global _worker_app, _fork_hook_installed
     _worker_app = app
+    if not _fork_hook_installed:
+        os.register_at_fork(after_in_child=_forget_inherited_connections)
+        _fork_hook_installed = True
+    interval = int(app.config.get("JOBS_UPKEEP_SECONDS", 60))
     with app.app_context():
         requeue_stale(older_than=timedelta(0))
-        worker = Worker([rq_queue()], connection=redis_connection())
+        db.session.remove()
+        worker = worker_class()(
+            [rq_queue()], connection=redis_connection(), maintenance_interval=interval, worker_ttl=interval + 15
+        )
         worker.work(burst=burst, with_scheduler=False)

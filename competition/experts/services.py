@@ -28,7 +28,7 @@ from competition.accounts.models import User
 from competition.accounts.services import hash_password, make_reset_token, normalize_email
 from competition.core import audit
 from competition.core.errors import DomainError
-from competition.core.mail import OutboxMessage, external_url, queue_mail
+from competition.core.mail import OutboxMessage, external_url, internal_path, queue_mail
 from competition.core.time import utcnow
 from competition.experts.models import Expert, ExpertKind, Mentorship, MentorshipState
 from competition.extensions import db
@@ -530,6 +530,7 @@ def request_mentor(team: Team, expert: Expert, *, actor: User, message: str | No
         template="experts/emails/mentor_request",
         locale=mentor.locale,
         user=mentor,
+        link=internal_path("experts.mentoring"),
         expert_name=mentor.real_name,
         leader_name=actor.real_name,
         team_name=team.name,
@@ -569,6 +570,7 @@ def answer_mentorship(mentorship: Mentorship, *, actor: User, accept: bool) -> N
         template="experts/emails/mentor_answer",
         locale=leader.locale,
         user=leader,
+        link=internal_path("teams.detail", team_id=team.id),
         accepted=accept,
         expert_name=actor.real_name,
         expert_title=expert.title,

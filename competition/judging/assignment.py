@@ -25,7 +25,7 @@ from competition.accounts.models import User
 from competition.competitions.models import Track
 from competition.core import audit
 from competition.core.errors import DomainError
-from competition.core.mail import external_url, queue_mail
+from competition.core.mail import external_url, internal_path, queue_mail
 from competition.core.time import utcnow
 from competition.extensions import db
 from competition.judging import conflicts as conflict_rules
@@ -431,6 +431,7 @@ def _notify_judges(round_: Round, new_work: Counter) -> None:
             template="judging/emails/assigned",
             locale=judge.locale,
             user=judge,
+            link=internal_path("judging.home"),
             count=new_work[judge.id],
             round_name=(round_.name_en or round_.name_zh) if judge.locale == "en" else round_.name_zh,
             competition_name=(

@@ -23,7 +23,7 @@ from competition.competitions.models import Competition
 from competition.core import audit
 from competition.core.errors import DomainError
 from competition.core.locks import lock_row
-from competition.core.mail import external_url, queue_mail
+from competition.core.mail import external_url, internal_path, queue_mail
 from competition.core.time import utcnow
 from competition.experts.models import Expert, Mentorship, MentorshipState
 from competition.extensions import db
@@ -292,6 +292,7 @@ def _alert_organizers(competition: Competition, judge: User, team: Team, reason:
             template="judging/emails/conflict_declared",
             locale=organizer.locale,
             user=organizer,
+            link=internal_path("conflicts.index", code=competition.code),
             judge_name=judge.real_name,
             team_name=team.name,
             reason=reason,

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from competition.accounts.models import User
 from competition.core import audit, storage
 from competition.core.errors import DomainError
-from competition.core.mail import external_url, queue_mail
+from competition.core.mail import external_url, internal_path, queue_mail
 from competition.extensions import db
 from competition.results.models import Appeal, AppealState, SnapshotKind
 from competition.results.services import current_snapshot
@@ -197,6 +197,7 @@ def _mail_leader(appeal: Appeal, round_: Round) -> None:
         template="results/emails/appeal_answered",
         locale=leader.locale,
         user=leader,
+        link=internal_path("results.appeal", team_id=team.id, round_id=round_.id),
         team_name=team.name,
         competition_name=(competition.name_en or competition.name_zh) if english else competition.name_zh,
         round_name=(round_.name_en or round_.name_zh) if english else round_.name_zh,

@@ -22,11 +22,13 @@ from typing import Any
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Float, cast, select
+from sqlalchemy.orm import selectinload
 
 from competition.accounts.models import User
 from competition.competitions.models import Track
 from competition.core import audit
 from competition.core.errors import DomainError
+from competition.core.mail import external_url, internal_path, queue_mail
 from competition.core.time import to_local
 from competition.extensions import db
 from competition.institutions.models import Institution
@@ -36,7 +38,7 @@ from competition.results.models import AwardOverride, ResultSnapshot, SnapshotKi
 from competition.rounds.models import EntrySource, Round, RoundEntry, RoundLevel
 from competition.scoring.models import Criterion, Scorecard, ScorecardState, ScoreValue
 from competition.submissions.models import Submission, SubmissionState
-from competition.teams.models import Team
+from competition.teams.models import Team, TeamMember
 
 AWARD_MODES = ("proportion", "ratio", "rank", "score", "none")
 ADVANCEMENT_MODES = ("none", "top_n", "top_percent")
@@ -675,7 +677,8 @@ def start_notice(round_: Round, *, actor: User, now: datetime) -> ResultSnapshot
 
 def publish(round_: Round, *, actor: User, now: datetime, reason: str | None = None) -> ResultSnapshot:
     """Freeze the results. A second publication replaces the first only with a reason (audited)."""
-    if current_snapshot(round_, SnapshotKind.PUBLISHED) is not None:
+    again = current_snapshot(round_, SnapshotKind.PUBLISHED) is not None
+    if again:
         reason = _reason(reason)
     notice = current_snapshot(round_, SnapshotKind.NOTICE)
     if notice is not None and notice.notice_until and now < notice.notice_until:
@@ -685,4 +688,39 @@ def publish(round_: Round, *, actor: User, now: datetime, reason: str | None = N
                 time=to_local(notice.notice_until).strftime("%Y-%m-%d %H:%M") + " (UTC+8)",
             )
         )
-    return _freeze(round_, actor=actor, kind=SnapshotKind.PUBLISHED, now=now, reason=reason)
+    snapshot = _freeze(round_, actor=actor, kind=SnapshotKind.PUBLISHED, now=now, reason=reason)
+    _announce_publication(round_, snapshot, again=again)
+    return snapshot
+
+
+def _announce_publication(round_: Round, snapshot: ResultSnapshot, *, again: bool) -> None:
+    """Each member of each team in the results gets an e-mail in their language: the results are
+    out (or out again, changed), with links to the team's own results and feedback and to the public
+    list. The e-mail itself says nothing of scores, ranks or awards: those stay on the pages, which
+    check who is asking."""
+    team_ids = {row["team_id"] for row in snapshot.rows or [] if row.get("team_id")}
+    if not team_ids:
+        return
+    competition = round_.competition
+    teams = db.session.scalars(
+        select(Team).where(Team.id.in_(team_ids)).options(selectinload(Team.members).selectinload(TeamMember.user))
+    ).all()
+    for team in teams:
+        for member in team.members:
+            user = member.user
+            if user.is_disabled:
+                continue
+            english = user.locale == "en"
+            queue_mail(
+                to=user.email,
+                template="results/emails/published",
+                locale=user.locale,
+                user=user,
+                link=internal_path("results.team_results", team_id=team.id),
+                again=again,
+                team_name=team.name,
+                round_name=(round_.name_en or round_.name_zh) if english else round_.name_zh,
+                competition_name=(competition.name_en or competition.name_zh) if english else competition.name_zh,
+                team_results_url=external_url("results.team_results", team_id=team.id),
+                public_url=external_url("results.public", code=competition.code, round_id=round_.id),
+            )

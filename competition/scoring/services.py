@@ -27,7 +27,7 @@ from competition.competitions.models import Track
 from competition.core import audit
 from competition.core.errors import DomainError
 from competition.core.locks import lock_row
-from competition.core.mail import external_url, queue_mail
+from competition.core.mail import external_url, internal_path, queue_mail
 from competition.extensions import db
 from competition.judging.models import Assignment
 from competition.rounds.models import Round
@@ -535,6 +535,7 @@ def send_reminders(round_: Round, *, actor: User | None, now: datetime) -> int:
             template="scoring/emails/reminder",
             locale=judge.locale,
             user=judge,
+            link=internal_path("judging.home"),
             count=pending[judge.id],
             round_name=(round_.name_en if english else None) or round_.name_zh,
             closes_at=round_.judging_closes_at,

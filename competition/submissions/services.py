@@ -26,6 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from competition.accounts.models import User
 from competition.core import audit, storage
 from competition.core.errors import DomainError
+from competition.core.mail import external_url, internal_path, queue_mail
 from competition.extensions import db
 from competition.rounds.models import Round
 from competition.rounds.services import participants_query
@@ -600,7 +601,41 @@ def submit(round_: Round, team: Team, *, actor: User, now: datetime) -> Submissi
     submission.submitted_by_id = actor.id
     audit.record(actor, "submission.submit", submission,
                  files=[item.id for slot in round_.material_slots for item in submission.current_files(slot)])  # fmt: skip
+    _send_receipt(round_, team, submission, actor=actor)
     return submission
+
+
+def _send_receipt(round_: Round, team: Team, submission: Submission, *, actor: User) -> None:
+    """Every member gets a receipt in their language: when, by whom, and each file handed in with its
+    size and SHA-256 (what the organizers hold), and the link to the submission page."""
+    url_values = {"team_id": team.id, "round_id": round_.id}
+    for member in team.members:
+        user = member.user
+        if user.is_disabled:
+            continue
+        english = user.locale == "en"
+        materials = [
+            {"label": (slot.label_en or slot.label_zh) if english else slot.label_zh, "name": item.original_name,
+             "size": item.size, "sha256": item.sha256, "link": item.link_url}
+            for slot in round_.material_slots
+            for item in submission.current_files(slot)
+        ]  # fmt: skip
+        queue_mail(
+            to=user.email,
+            template="submissions/emails/received",
+            locale=user.locale,
+            user=user,
+            link=internal_path("submissions.team_submission", **url_values),
+            team_name=team.name,
+            round_name=(round_.name_en or round_.name_zh) if english else round_.name_zh,
+            competition_name=(team.competition.name_en or team.competition.name_zh) if english
+            else team.competition.name_zh,
+            submitted_at=submission.submitted_at,
+            submitted_by=actor.real_name,
+            materials=materials,
+            abstract_characters=count_characters(submission.abstract or ""),
+            submission_url=external_url("submissions.team_submission", **url_values),
+        )  # fmt: skip
 
 
 def _reason(reason: str | None) -> str:

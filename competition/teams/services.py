@@ -16,7 +16,7 @@ from competition.accounts.services import normalize_email
 from competition.competitions.models import Competition, Track
 from competition.core import audit
 from competition.core.errors import DomainError
-from competition.core.mail import external_url, queue_mail
+from competition.core.mail import external_url, internal_path, queue_mail
 from competition.core.time import utcnow
 from competition.extensions import db
 from competition.institutions.models import Institution
@@ -251,6 +251,7 @@ def invite_by_email(team: Team, *, actor: User, email: str, now: datetime) -> Te
         template="teams/emails/invitation",
         locale=invitee.locale if invitee else "zh_Hans_CN",
         user=invitee,
+        link=internal_path("teams.invitation", token=invitation.token),
         team_name=team.name,
         project_title=team.project_title,
         competition_name=team.competition.name_zh,
@@ -420,6 +421,7 @@ def _notify_leader(team: Team, template: str, **context) -> None:
         template=template,
         locale=leader.locale,
         user=leader,
+        link=internal_path("teams.detail", team_id=team.id),
         team_name=team.name,
         competition_name=team.competition.name_zh if leader.locale != "en" else team.competition.name_en,
         team_url=external_url("teams.detail", team_id=team.id),

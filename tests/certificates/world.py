@@ -18,9 +18,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import delete, select
 
 from competition.certificates import rendering
+from competition.core.jobs import Job
+from competition.core.mail import OutboxMessage
 from competition.extensions import db
+from competition.notifications.models import Notification
 from competition.results import services as results
 from competition.teams.models import Advisor
 from tests import factories
@@ -74,8 +78,22 @@ def published_round(*, publish: bool = True) -> CertificateWorld:
     db.session.flush()
     if publish:
         results.publish(world.round, actor=world.organizer, now=PUBLISHED_AT)
+        _drop_publication_mails()
     db.session.commit()
     return CertificateWorld(world, advisor_user, advisors)
+
+
+def _drop_publication_mails() -> None:
+    """Publishing e-mails every member (tests/notifications covers it); these tests count the
+    certificates' own e-mails and jobs, so the publication's are dropped before they are sent."""
+    published = "results/emails/published"
+    ids = set(db.session.scalars(select(OutboxMessage.id).where(OutboxMessage.template == published)))
+    for job in db.session.scalars(select(Job).where(Job.name == "mail.deliver")):
+        if job.args.get("message_id") in ids:
+            db.session.delete(job)
+    db.session.execute(delete(OutboxMessage).where(OutboxMessage.template == published))
+    db.session.execute(delete(Notification).where(Notification.kind == published))
+    db.session.flush()
 
 
 # --- a stand-in renderer ------------------------------------------------------------------------
