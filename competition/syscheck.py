@@ -52,9 +52,9 @@ def install(packages: list[str]) -> bool:
     print(f"Installing {' '.join(packages)} with apt-get …", file=sys.stderr)
     environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     command = [apt_get, "install", "-y", "-qq", *packages]  # package names from this module only
-    if subprocess.run(command, env=environment, stdout=subprocess.DEVNULL, check=False).returncode != 0:  # noqa: S603
-        subprocess.run([apt_get, "update", "-qq"], env=environment, stdout=subprocess.DEVNULL, check=False)  # noqa: S603
-        if subprocess.run(command, env=environment, stdout=subprocess.DEVNULL, check=False).returncode != 0:  # noqa: S603
+    if subprocess.run(command, env=environment, stdout=subprocess.DEVNULL, check=False).returncode != 0:  # noqa: S603  # nosec B603
+        subprocess.run([apt_get, "update", "-qq"], env=environment, stdout=subprocess.DEVNULL, check=False)  # noqa: S603  # nosec B603
+        if subprocess.run(command, env=environment, stdout=subprocess.DEVNULL, check=False).returncode != 0:  # noqa: S603  # nosec B603
             return False
     harfbuzz_subset_available.cache_clear()
     return True

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from competition.competitions.models import Competition
@@ -56,6 +56,14 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: two-factor log-in (TOTP, RFC 6238): the base32 secret, stored as is (no encryption library is
+    #: installed; the database must be protected like the password hashes); see accounts.two_factor
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: the last 30-second time step a code was accepted for: a code is never accepted twice
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    #: SHA-256 hashes of the unused one-time recovery codes
+    totp_recovery_hashes: Mapped[list[str] | None] = mapped_column(JSON)
 
     institution: Mapped[Institution | None] = relationship()
     roles: Mapped[list[CompetitionRole]] = relationship(
@@ -72,6 +80,10 @@ class User(UserMixin, db.Model):
     @property
     def is_verified(self) -> bool:
         return self.email_verified_at is not None
+
+    @property
+    def has_two_factor(self) -> bool:
+        return self.totp_enabled_at is not None and bool(self.totp_secret)
 
     def roles_in(self, competition: Competition) -> set[Role]:
         return {Role(grant.role) for grant in self.roles if grant.competition_id == competition.id}

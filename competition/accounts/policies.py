@@ -23,3 +23,15 @@ def can_view_admin(user) -> bool:
 @policy
 def can_manage_user(user, target) -> bool:
     return is_platform_admin(user)
+
+
+@policy
+def can_impersonate(user, target) -> bool:
+    """Support: a platform admin views the site as a person who is neither an admin nor disabled."""
+    return (
+        is_platform_admin(user)
+        and target is not None
+        and target.id != user.id
+        and not target.is_admin
+        and not target.is_disabled
+    )

@@ -257,9 +257,20 @@ def authenticate(email: str, password: str) -> User:
             _l("Please confirm your e-mail address first: open the link we sent you, or ask for a new one below."),
             "unverified",
         )
-    user.last_login_at = utcnow()
-    audit.record(user, "user.login", user)
+    if user.has_two_factor:
+        # the password was right; the log-in completes once the second step's code is (record_login)
+        audit.record(user, "user.login_password", user)
+        return user
+    record_login(user)
     return user
+
+
+def record_login(user: User, *, method: str | None = None) -> None:
+    user.last_login_at = utcnow()
+    if method:
+        audit.record(user, "user.login", user, two_factor=method)
+    else:
+        audit.record(user, "user.login", user)
 
 
 def request_password_reset(email: str) -> None:
@@ -389,3 +400,54 @@ def revoke_role(*, actor: User, grant: CompetitionRole) -> None:
     )
     db.session.delete(grant)
     db.session.flush()
+
+
+def set_admin(user: User, *, actor: User, is_admin: bool) -> None:
+    """Grant or revoke the platform admin flag; nobody changes their own."""
+    if user.id == actor.id:
+        raise DomainError(_l("You cannot change your own admin rights."))
+    if is_admin and user.is_disabled:
+        raise DomainError(_l("A disabled account cannot become an admin. Enable it first."))
+    if user.is_admin == is_admin:
+        return
+    user.is_admin = is_admin
+    audit.record(actor, "user.grant_admin" if is_admin else "user.revoke_admin", user)
+
+
+def send_reset_link(user: User, *, actor: User) -> None:
+    """An admin mails someone a password reset link (the same e-mail as "forgot password")."""
+    if user.is_disabled:
+        raise DomainError(_l("This account is disabled: enable it before sending a reset link."))
+    queue_mail(
+        to=user.email,
+        template="accounts/emails/reset_password",
+        locale=user.locale,
+        user=user,
+        reset_url=external_url("accounts.reset_password", token=make_reset_token(user)),
+        valid_minutes=current_app.config["PASSWORD_RESET_MAX_AGE_SECONDS"] // 60,
+    )
+    audit.record(actor, "user.password_reset_sent", user)
+
+
+# --- support: viewing the site as someone else ----------------------------------------------------------
+
+
+def check_impersonation(*, actor: User, target: User) -> None:
+    """Raise DomainError unless `actor` (a platform admin) may view the site as `target`."""
+    if not actor.is_admin:
+        raise DomainError(_l("Only platform admins can view the site as someone else."))
+    if target.id == actor.id:
+        raise DomainError(_l("You are already yourself."))
+    if target.is_admin:
+        raise DomainError(_l("You cannot view the site as another admin."))
+    if target.is_disabled:
+        raise DomainError(_l("You cannot view the site as a disabled account."))
+
+
+def start_impersonation(*, actor: User, target: User) -> None:
+    check_impersonation(actor=actor, target=target)
+    audit.record(actor, "user.impersonate_start", target)
+
+
+def stop_impersonation(*, actor: User, target: User) -> None:
+    audit.record(actor, "user.impersonate_stop", target)
