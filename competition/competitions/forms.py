@@ -194,6 +194,20 @@ class RulesForm(FlaskForm):
     )
     min_graduation_year = _optional_year(_l("Graduating in or after"))
     max_graduation_year = _optional_year(_l("Graduating in or before"))
+    uploads_retention_days = IntegerField(
+        _l("Delete uploaded files this many days after archiving"),
+        validators=[
+            Optional(),
+            NumberRange(min=0, max=36500, message=_l("Please enter a number of days between 0 and 36500.")),
+        ],
+        invalid_value_message=_l("Please enter a whole number."),
+        description=_l(
+            "Business plans, slides, videos and appeal attachments are deleted from the server this many days "
+            "after the competition is archived; names, sizes and checksums stay, certificates are never "
+            "deleted. Leave empty to keep the files."
+        ),
+        render_kw={"inputmode": "numeric", "min": 0},
+    )
 
     def __init__(self, *args, obj=None, **kwargs):
         super().__init__(*args, obj=obj, **kwargs)
@@ -220,6 +234,7 @@ class RulesForm(FlaskForm):
             eligible_degrees=[] if chosen == every else chosen,  # empty: every level
             min_graduation_year=self.min_graduation_year.data,
             max_graduation_year=self.max_graduation_year.data,
+            uploads_retention_days=self.uploads_retention_days.data,
         )
 
 

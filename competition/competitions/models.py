@@ -63,6 +63,7 @@ class Competition(db.Model):
         CheckConstraint("min_team_size >= 1 AND max_team_size >= min_team_size", name="team_size_range"),
         CheckConstraint("max_advisors >= 0", name="advisors_non_negative"),
         CheckConstraint("max_teams_per_student >= 1", name="teams_per_student_positive"),
+        CheckConstraint("uploads_retention_days >= 0", name="retention_non_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -102,6 +103,11 @@ class Competition(db.Model):
     registration_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     submission_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
     publication_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: when the competition was archived (the retention period of its uploads counts from here)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: days after archiving when the teams' uploaded files are deleted (competition.privacy.retention);
+    #: None keeps them for good
+    uploads_retention_days: Mapped[int | None] = mapped_column(Integer)
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -20,6 +20,7 @@ from competition.accounts.models import User
 from competition.competitions.models import Competition, CompetitionState, DegreeLevel, Track
 from competition.core import audit, storage
 from competition.core.errors import DomainError
+from competition.core.time import utcnow
 from competition.extensions import db
 
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,31}$")
@@ -97,6 +98,8 @@ class Rules:
     eligible_degrees: list[str]
     min_graduation_year: int | None
     max_graduation_year: int | None
+    #: days after archiving when uploaded files are deleted; None keeps them (competition.privacy)
+    uploads_retention_days: int | None = None
 
 
 def update_rules(competition: Competition, *, actor: User, rules: Rules) -> None:
@@ -117,6 +120,8 @@ def update_rules(competition: Competition, *, actor: User, rules: Rules) -> None
         and rules.min_graduation_year > rules.max_graduation_year
     ):
         raise DomainError(_l("The graduation window ends before it starts."), field="max_graduation_year")
+    if rules.uploads_retention_days is not None and not 0 <= rules.uploads_retention_days <= 36500:
+        raise DomainError(_l("Please enter a number of days between 0 and 36500."), field="uploads_retention_days")
     values = vars(rules) | {"eligible_degrees": sorted(rules.eligible_degrees)}
     changed = _changes(competition, values)
     if changed:
@@ -203,6 +208,8 @@ def change_state(competition: Competition, *, actor: User, target: CompetitionSt
     if target == CompetitionState.REGISTRATION and not competition.tracks:
         raise DomainError(_l("Add at least one track before opening registration."))
     competition.state = target.value
+    if target == CompetitionState.ARCHIVED:
+        competition.archived_at = utcnow()  # the retention period of the uploads counts from here
     audit.record(actor, "competition.change_state", competition, old=current.value, new=target.value)
 
 

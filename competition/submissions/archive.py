@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -72,7 +71,8 @@ def plain_error(error: str | None) -> str | None:
 
 
 def exports_root() -> Path:
-    return Path(current_app.instance_path) / "exports"
+    """Beside the uploads, in DATA_DIR: an archive a worker built is downloaded from any app host."""
+    return storage.data_root() / "exports"
 
 
 def archive_path(job_id: str) -> Path:
@@ -126,7 +126,10 @@ def entries_of(round_: Round) -> list[Entry]:
         .join(Institution, Institution.id == Team.institution_id)
         .join(Track, Track.id == Team.track_id)
         .join(MaterialSlot, MaterialSlot.id == SubmissionFile.slot_id)
-        .where(Submission.round_id == round_.id, SubmissionFile.removed_at.is_(None))
+        # files deleted under the retention policy (competition.privacy.retention) have nothing to copy
+        .where(
+            Submission.round_id == round_.id, SubmissionFile.removed_at.is_(None), SubmissionFile.purged_at.is_(None)
+        )
         .order_by(Institution.code, Team.name, Team.id, MaterialSlot.position, MaterialSlot.id, SubmissionFile.id)
     ).all()
     grouped: dict[tuple[int, int], list[Entry]] = defaultdict(list)

@@ -168,6 +168,9 @@ class SubmissionFile(db.Model):
     upload_started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: the stored bytes were deleted under the competition's retention policy (competition.privacy);
+    #: the row keeps the name, size and SHA-256
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     submission: Mapped[Submission] = relationship(back_populates="files")
     slot: Mapped[MaterialSlot] = relationship()
@@ -176,6 +179,10 @@ class SubmissionFile(db.Model):
     @property
     def is_link(self) -> bool:
         return self.link_url is not None
+
+    @property
+    def is_purged(self) -> bool:
+        return self.purged_at is not None
 
 
 class Extension(db.Model):

@@ -340,6 +340,8 @@ def download(file_id: int):
     stream and seek."""
     item = db.session.get(SubmissionFile, file_id)
     require(item is not None and not item.is_link and policies.can_download_file(current_user, item), hide=True)
+    if item.is_purged:  # deleted under the competition's retention policy (competition.privacy.retention)
+        return render_template("privacy/purged_file.html", item=item), 410
     kind = FileKind(item.kind)
     blind = policies.is_blind_for(current_user, item.submission)
     if blind:

@@ -23,6 +23,7 @@ def _register_form(**overrides):
         "real_name": "李明",
         "institution": str(institution.id),
         "phone": "",
+        "agree_privacy": "y",
     }
     form.update(overrides)
     return form

@@ -46,6 +46,7 @@ def test_register_verify_login_switch_language_logout(live_server, browser, devi
     page.get_by_label("确认密码").fill("川渝 联盟 2026 password")
     page.get_by_label("真实姓名").fill("测试 学生")
     page.get_by_label("所在院校").select_option(label="四川外国语大学")
+    page.locator("#agree_privacy").check()
     checker.check("register-form")
     page.get_by_role("button", name="注册").click()
     page.get_by_test_id("check-email").wait_for()
