@@ -766,11 +766,13 @@ def test_database_rules_are_reported(client, db, contest, organizer):
     registered.members[1].student_number = "2023002"  # someone else's number, in use
     zhang = factories.user(email="zhangwei@example.edu.cn", real_name="张伟", institution=scu)
     factories.team(contest, leader=zhang, institution_row=scu)
-    factories.team(contest, leader=factories.user(institution=scu), institution_row=scu).members.append(
+    third = factories.team(contest, leader=factories.user(institution=scu), institution_row=scu)
+    third.members.append(
         TeamMember(
             user=zhang, role="member", **factories.member_profile(zhang, scu, student_number="2022003").as_columns()
         )
     )
+    third.member_count += 1
     db.session.commit()
     before = counts()
 
