@@ -8,7 +8,7 @@ PORT ?= 5000
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | md5sum | cut -c1-12)
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard competition/translations/*/LC_MESSAGES/messages.po))
 
-.PHONY: run test test-postgres test-browser setup syscheck translations i18n-extract i18n-check lint worker clean
+.PHONY: run test test-postgres test-browser test-faults prod-check setup syscheck translations i18n-extract i18n-check lint worker clean
 
 run: setup syscheck translations
 	@mkdir -p instance
@@ -18,11 +18,20 @@ run: setup syscheck translations
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: setup syscheck translations i18n-check
-	$(PY) -m pytest -m "not browser" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not browser and not faults" $(PYTEST_ARGS)
 
 # The browser tests (Playwright driving Debian's chromium); .ci/run installs chromium when missing.
 test-browser: setup translations
 	$(PY) -m pytest -m browser tests/browser $(PYTEST_ARGS)
+
+# Outage tests: PostgreSQL restarted under load (a private cluster in a temporary folder).
+test-faults: setup translations
+	$(PY) -m pytest -m faults tests/deploy $(PYTEST_ARGS)
+
+# Boots gunicorn + an RQ worker with production settings against a scratch PostgreSQL database and a
+# private Redis, then runs smoke requests (deploy/prod_check.py); PASS/FAIL summary, non-zero on failure.
+prod-check: setup translations
+	$(PY) deploy/prod_check.py
 
 setup: $(STAMP)
 
@@ -52,7 +61,8 @@ i18n-check: setup
 	$(PY) -m competition.core.catalogs check
 
 lint: setup
-	$(VENV)/bin/ruff check competition tests
+	$(VENV)/bin/ruff check competition tests deploy
+	$(VENV)/bin/bandit -q -r competition -c bandit.yaml
 
 worker: setup
 	$(FLASK) jobs worker

@@ -34,6 +34,7 @@ ENV_SETTINGS = (
     "TRUSTED_PROXIES",
     "SESSION_COOKIE_SECURE",
     "LOG_LEVEL",
+    "DATA_DIR",
 )
 
 
@@ -103,6 +104,13 @@ class BaseConfig:
     REGISTER_LIMIT_PER_ADDRESS = "10 per hour"
     #: wrong team invitation codes or links, per address
     INVITE_CODE_LIMIT = "20 per hour"
+    #: wrong two-factor codes (log-in's second step, turning two-factor off), per account
+    TWO_FACTOR_LIMIT_PER_ACCOUNT = "5 per minute;20 per hour"
+    #: platform admins and (institution) organizers must use two-factor log-in before anything else.
+    #: On in production; off in development (so `make run`'s demo log-ins work) and in tests.
+    TWO_FACTOR_REQUIRED_FOR_STAFF = True
+    #: how long the log-in's second step waits for the code after a correct password
+    TWO_FACTOR_PENDING_SECONDS = 5 * 60
 
     #: an upload that began before a deadline is accepted if it ends within this many minutes after
     SUBMISSION_GRACE_MINUTES = 15
@@ -116,17 +124,21 @@ class BaseConfig:
 
     LOAD_DEMO_DATA = False
     LOG_LEVEL = "INFO"
+    #: where uploaded files and generated exports live (`uploads/`, `exports/`); with several app
+    #: hosts, a mount every host and worker shares. Unset: the instance folder.
+    DATA_DIR: str | None = None
 
 
 class DevelopmentConfig(BaseConfig):
     APP_ENV = "development"
     LOAD_DEMO_DATA = True
+    TWO_FACTOR_REQUIRED_FOR_STAFF = False  # the demo's admin and organizers log in with a password only
 
 
 class TestingConfig(BaseConfig):
     APP_ENV = "testing"
     TESTING = True
-    SECRET_KEY = "testing-secret-key-not-for-production"  # noqa: S105 - used by the test configuration only
+    SECRET_KEY = "testing-secret-key-not-for-production"  # noqa: S105 - used by the test configuration only  # nosec B105
     WTF_CSRF_ENABLED = False
     JOBS_BACKEND = "deferred"
     JOBS_RAISE_ERRORS = True
@@ -135,6 +147,7 @@ class TestingConfig(BaseConfig):
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 1024
     ARGON2_PARALLELISM = 1
+    TWO_FACTOR_REQUIRED_FOR_STAFF = False  # tests of two-factor log-in turn it on
 
 
 class ProductionConfig(BaseConfig):
@@ -201,9 +214,14 @@ def finalize(config: dict, instance_path: Path) -> None:
     elif not secret:
         config["SECRET_KEY"] = development_secret(instance_path)
 
+    config["DATA_DIR"] = str(config.get("DATA_DIR") or instance_path)
     config["SQLALCHEMY_DATABASE_URI"] = sqlalchemy_url(config.get("DATABASE_URL"), instance_path)
     engine_options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     engine_options.setdefault("pool_pre_ping", True)
+    database_uri = config["SQLALCHEMY_DATABASE_URI"]
+    if database_uri.startswith("postgresql") and "connect_timeout" not in database_uri:
+        # an unreachable database host answers a 503 after this long instead of hanging the request
+        engine_options["connect_args"] = {"connect_timeout": 10, **engine_options.get("connect_args", {})}
     config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
 
     base = urlsplit(config["BASE_URL"])

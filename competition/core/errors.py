@@ -74,7 +74,124 @@ def _detail_for(code: int) -> str | None:
     )
 
 
+#: how long a client is asked to wait when the database is unreachable (seconds)
+DATABASE_RETRY_AFTER_SECONDS = 30
+
+#: the 503 page when even the normal error page cannot be rendered: both languages, no database
+UNAVAILABLE_FALLBACK_HTML = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>服务暂时不可用 · Service temporarily unavailable</title></head>
+<body><main><h1>服务暂时不可用</h1><p>服务暂时不可用，请稍后再试。</p>
+<h1 lang="en">Service temporarily unavailable</h1>
+<p lang="en">The service is briefly unavailable. Please try again in a minute.</p></main></body></html>
+"""
+
+
+def is_database_unavailable(error: BaseException | None) -> bool:
+    """True for a lost or refused database connection (PostgreSQL restarting, the network, a full
+    pool): the request could not run at all and may simply be retried, so it is a 503, not a 500."""
+    from sqlalchemy import exc
+
+    if error is None:
+        return False
+    if isinstance(error, (exc.OperationalError, exc.TimeoutError, exc.DisconnectionError)):
+        return True
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a runtime dependency
+        return False
+    return isinstance(error, psycopg.OperationalError)
+
+
+def _forget_database_session() -> None:
+    """Drop whatever the failed request held: the next request starts with a fresh session, and the
+    pool (pre-ping) replaces connections the server closed, so the app recovers without a restart."""
+    from competition.extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the connection is gone; removing the session is what matters
+        log.debug("rollback after a database outage failed", exc_info=True)
+    try:
+        db.session.remove()
+    except Exception:  # noqa: BLE001
+        log.debug("removing the session after a database outage failed", exc_info=True)
+        db.session.registry.clear()
+
+
+def render_database_unavailable():
+    """The friendly 503 while the database is unreachable, with Retry-After.
+
+    Nothing on the page may touch the database: the signed-in user is not loaded again (the page
+    shows the anonymous navigation), and if the normal error page still fails a plain bilingual
+    page is sent instead.
+    """
+    from flask import g, jsonify, make_response
+
+    from competition.extensions import login_manager
+
+    _forget_database_session()
+    g._login_user = login_manager.anonymous_user()
+    headers = {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
+    try:
+        body, code = render_error(503)
+        response = jsonify(body) if isinstance(body, dict) else make_response(body)
+    except Exception:  # noqa: BLE001 - the last resort must not fail
+        log.warning("the 503 page could not be rendered; sending the plain one", exc_info=True)
+        response = make_response(UNAVAILABLE_FALLBACK_HTML)
+        response.mimetype = "text/html"
+    response.status_code = 503
+    response.headers.update(headers)
+    return response
+
+
+#: a body refused for its declared size is read and thrown away before the 413 is sent when it is
+#: no larger than this (on upload routes: than MAX_CONTENT_LENGTH, what they accept anyway):
+#: gunicorn closes a connection that still has more than 64 KiB unread, and a proxy (nginx) still
+#: sending the body then gets a broken pipe and answers 502 instead of our page, or the browser
+#: shows a reset connection.
+DRAIN_REFUSED_BODY_BYTES = 8 * 1024 * 1024
+
+
+def _drain_refused_body() -> None:
+    """Read the rest of a body refused by its Content-Length (nothing of it has been read then)."""
+    from flask import current_app
+
+    length = request.content_length
+    limit = request.max_content_length
+    view = current_app.view_functions.get(request.endpoint or "")
+    cap = DRAIN_REFUSED_BODY_BYTES
+    if getattr(view, "accepts_uploads", False):
+        cap = max(cap, current_app.config["MAX_CONTENT_LENGTH"] or 0)
+    if not length or limit is None or length <= limit or length > cap:
+        return
+    stream = request.environ.get("wsgi.input")
+    remaining = length
+    try:
+        while remaining > 0 and stream is not None:
+            chunk = stream.read(min(64 * 1024, remaining))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+    except Exception:  # noqa: BLE001 - the client went away; the answer is sent anyway
+        log.debug("reading a refused body failed", exc_info=True)
+
+
 def register_error_handlers(app: Flask) -> None:
+    @app.teardown_appcontext
+    def end_database_session(_error):
+        # Runs before Flask-SQLAlchemy's own teardown (registered earlier), which then has nothing
+        # left to do. A connection the server cut after the response was made fails its closing
+        # rollback; that must not turn a finished request into a bare 500.
+        from competition.extensions import db
+
+        try:
+            db.session.remove()
+        except Exception:  # noqa: BLE001 - the connection is gone; forgetting the session is what matters
+            log.debug("closing the session failed", exc_info=True)
+            db.session.registry.clear()
+
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         return render_error(
@@ -88,6 +205,8 @@ def register_error_handlers(app: Flask) -> None:
         if isinstance(error, SecurityError):
             # An untrusted Host header: no URL can be built for this request, so no full page.
             return str(ERROR_TITLES[400]), 400, {"Content-Type": "text/plain; charset=utf-8"}
+        if error.code == 413:
+            _drain_refused_body()
         response = error.get_response()
         body, code = render_error(error.code, _detail_for(error.code))
         if isinstance(body, dict):
@@ -106,6 +225,9 @@ def register_error_handlers(app: Flask) -> None:
     def unexpected_error(error: Exception):
         if isinstance(error, HTTPException):
             return http_error(error)
+        if is_database_unavailable(error):
+            log.warning("database unavailable on %s %s: %s", request.method, request.path, error.__class__.__name__)
+            return render_database_unavailable()
         propagate = app.config.get("PROPAGATE_EXCEPTIONS")
         if propagate is None:
             propagate = app.testing or app.debug  # Flask's own rule: tests and the debugger see the error
@@ -117,4 +239,8 @@ def register_error_handlers(app: Flask) -> None:
         db.session.rollback()
         return render_error(500)
 
-    app.register_error_handler(InternalServerError, lambda e: render_error(500))
+    @app.errorhandler(InternalServerError)
+    def internal_error(error: InternalServerError):
+        if is_database_unavailable(getattr(error, "original_exception", None)):
+            return render_database_unavailable()
+        return render_error(500)

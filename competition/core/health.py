@@ -20,6 +20,8 @@ def healthz():
         db.session.execute(text("SELECT 1"))
     except Exception:  # noqa: BLE001 - any database failure means "not healthy"
         log.warning("health check: database unreachable", exc_info=True)
-        db.session.rollback()
-        return jsonify(status="error", database="error"), 503
+        from competition.core.errors import DATABASE_RETRY_AFTER_SECONDS, _forget_database_session
+
+        _forget_database_session()
+        return jsonify(status="error", database="error"), 503, {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
     return jsonify(status="ok", database="ok")

@@ -1,4 +1,4 @@
-"""Files under `instance/uploads/`, stored under generated names.
+"""Files under `uploads/` in DATA_DIR (default `instance/`), stored under generated names.
 
 A file is streamed to a temporary name in the same folder, hashed on the way, then renamed into
 place: a reader never sees half a file, and a failure leaves nothing behind. The original (often
@@ -27,8 +27,14 @@ class StoredFile:
     sha256: str
 
 
+def data_root() -> Path:
+    """The folder holding `uploads/` and `exports/`: DATA_DIR (a shared mount when several app hosts
+    run), the instance folder by default."""
+    return Path(current_app.config.get("DATA_DIR") or current_app.instance_path)
+
+
 def upload_root() -> Path:
-    root = Path(current_app.instance_path) / "uploads"
+    root = data_root() / "uploads"
     root.mkdir(parents=True, exist_ok=True)
     return root
 
