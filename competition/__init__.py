@@ -64,9 +64,11 @@ def create_app(config: Mapping[str, Any] | str | None = None) -> Flask:
     _register_template_helpers(app)
     from competition import cli
     from competition.certificates import cli as certificates_cli
+    from competition.operations import cli as operations_cli
 
     cli.register(app)
     certificates_cli.register(app)
+    operations_cli.register(app)
     return app
 
 
@@ -118,6 +120,7 @@ def _register_blueprints(app: Flask) -> None:
     from competition.admin.views import bp as admin_bp
     from competition.certificates.organizer_views import bp as certificates_admin_bp
     from competition.certificates.public_views import bp as certificates_bp
+    from competition.communications.views import bp as communications_bp
     from competition.competitions.setup_views import bp as setup_bp
     from competition.competitions.views import bp as competitions_bp
     from competition.core.errors import register_error_handlers
@@ -129,6 +132,8 @@ def _register_blueprints(app: Flask) -> None:
     from competition.judging.conflict_views import bp as conflicts_bp
     from competition.judging.organizer_views import bp as judging_admin_bp
     from competition.judging.views import bp as judging_bp
+    from competition.notifications.views import bp as notifications_bp
+    from competition.privacy.views import bp as privacy_bp
     from competition.results.organizer_views import bp as results_admin_bp
     from competition.results.public_views import bp as results_bp
     from competition.rounds.views import bp as rounds_bp
@@ -144,7 +149,8 @@ def _register_blueprints(app: Flask) -> None:
         core_bp, health_bp, accounts_bp, competitions_bp, setup_bp, rounds_bp, teams_bp, team_review_bp, team_excel_bp,
         institutions_bp, judging_bp, admin_bp, submissions_bp, submission_admin_bp, experts_bp,
         judging_admin_bp, conflicts_bp, scoring_bp, scoring_admin_bp, results_bp, results_admin_bp,
-        certificates_bp, certificates_admin_bp,
+        certificates_bp, certificates_admin_bp, notifications_bp,
+        communications_bp, privacy_bp,
     )  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
@@ -156,11 +162,13 @@ def _register_template_helpers(app: Flask) -> None:
     # the policy modules register their predicates on import
     from competition.accounts import policies as _account_policies  # noqa: F401
     from competition.certificates import policies as _certificate_policies  # noqa: F401
+    from competition.communications import policies as _communication_policies  # noqa: F401
     from competition.competitions import policies as _competition_policies  # noqa: F401
     from competition.core import i18n
     from competition.core.permissions import POLICIES
     from competition.experts import policies as _expert_policies  # noqa: F401
     from competition.judging import policies as _judging_policies  # noqa: F401
+    from competition.privacy import policies as _privacy_policies  # noqa: F401
     from competition.results import policies as _result_policies  # noqa: F401
     from competition.rounds import policies as _round_policies  # noqa: F401
     from competition.scoring import policies as _scoring_policies  # noqa: F401

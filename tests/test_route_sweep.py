@@ -9,6 +9,7 @@ import io
 import pytest
 
 from competition.certificates.models import Certificate
+from competition.communications.models import Announcement
 from competition.core import storage
 from competition.core.jobs import Job
 from competition.core.mail import queue_mail
@@ -16,6 +17,8 @@ from competition.core.time import utcnow
 from competition.experts.models import Expert, Mentorship
 from competition.extensions import db
 from competition.judging.models import Assignment, AssignmentRun, Conflict, RoundJudge
+from competition.notifications.models import Notification
+from competition.privacy.models import DeletionRequest
 from competition.results.models import Appeal, ResultSnapshot
 from competition.rounds.models import RoundEntry
 from competition.scoring import services as scoring
@@ -114,6 +117,14 @@ ROUTES: dict[str, dict] = {
     "accounts.change_password": SIGNED_IN,
     "accounts.profile": SIGNED_IN,
     "accounts.dashboard": SIGNED_IN,
+    # two-factor log-in: the second step without a password first goes back to the log-in page;
+    # the sweep's visitors have no two-factor log-in, so its POSTs go back to the set-up page
+    "accounts.security.login_code": PUBLIC,
+    "accounts.security.two_factor_page": SIGNED_IN,
+    "accounts.security.enable_two_factor": SIGNED_IN,
+    "accounts.security.disable_two_factor": SIGNED_IN,
+    "accounts.security.recovery_codes": SIGNED_IN,
+    "accounts.security.stop_impersonating": PUBLIC,  # nobody is impersonating: a redirect
     "competitions.detail": PUBLIC,
     "competitions.people": MANAGERS,
     "competitions.revoke": MANAGERS,
@@ -188,11 +199,17 @@ ROUTES: dict[str, dict] = {
     "admin.user_detail": ADMIN_ONLY,
     "admin.disable_user": ADMIN_ONLY,
     "admin.enable_user": ADMIN_ONLY,
+    "admin.grant_admin": ADMIN_ONLY,
+    "admin.revoke_admin": ADMIN_ONLY,
+    "admin.send_reset_link": ADMIN_ONLY,
+    "admin.reset_two_factor": ADMIN_ONLY,  # the sweep's user has no two-factor log-in: refused with a message
+    "admin.impersonate": ADMIN_ONLY,
     "admin.competitions": ADMIN_ONLY,
     "admin.outbox": ADMIN_ONLY,
     "admin.outbox_message": ADMIN_ONLY,
     "admin.audit_log": ADMIN_ONLY,
     "admin.jobs": ADMIN_ONLY,
+    "admin.outbox_retry": ADMIN_ONLY,  # the sweep's message is on its way: refused with a message
     "judging.home": SIGNED_IN,
     "judging.declare": OWN_ASSIGNMENT,
     "judging_admin.judges": MANAGERS,
@@ -262,6 +279,9 @@ ROUTES: dict[str, dict] = {
     "certificates.verify": PUBLIC,
     "certificates.lookup": PUBLIC,
     "certificates.mine": SIGNED_IN,
+    "notifications.index": SIGNED_IN,
+    "notifications.read_all": SIGNED_IN,
+    "notifications.open_notification": NO_SUCH_INVITE,  # the sweep's notification is someone else's
     "certificates.download": CERTIFICATE_FILE,
     # certificates (organizers): the sweep's round is published with no rows and one certificate issued;
     # POSTs without a form are refused with a message (revoke and reissue need a reason, issuing a
@@ -279,6 +299,28 @@ ROUTES: dict[str, dict] = {
     "certificates_admin.template_editor": MANAGERS,
     "certificates_admin.template_preview": MANAGERS,
     "certificates_admin.template_reset": MANAGERS,
+    # communications: the sweep's announcement is published; delete is swept last (it removes it);
+    # the bulk e-mail POSTs without a form show the form again with its errors
+    "communications.announcements": PUBLIC,
+    "communications.new_announcement": MANAGERS,
+    "communications.edit_announcement": MANAGERS,
+    "communications.pin_announcement": MANAGERS,
+    "communications.publish_announcement": MANAGERS,
+    "communications.delete_announcement": MANAGERS,
+    "communications.new_mailing": MANAGERS,
+    "communications.send_mailing": MANAGERS,
+    "communications.mailings": MANAGERS,
+    # privacy: nobody in the sweep has agreed to an older notice; the sweep's deletion request is
+    # answered already, so carrying it out or refusing it is refused with a message
+    "privacy.notice": PUBLIC,
+    "privacy.accept": SIGNED_IN,
+    "privacy.account": SIGNED_IN,
+    "privacy.download_data": SIGNED_IN,
+    "privacy.request_deletion": SIGNED_IN,  # without a password: the page shown again
+    "privacy.cancel_deletion": SIGNED_IN,  # nothing to withdraw: back with a message
+    "privacy.admin_requests": ADMIN_ONLY,
+    "privacy.carry_out": ADMIN_ONLY,
+    "privacy.refuse": ADMIN_ONLY,
 }
 
 VISITORS = ("anonymous", "student", "judge", "other_organizer", "organizer", "admin")
@@ -381,11 +423,18 @@ def world(app):
                               recipient_key="sweep/award/leader", recipient_user_id=swept.leader_id,
                               recipient_name="李明", team_id=swept.id, sequence=1, serial="SWEEP-2026-000001",
                               verification_code="sweep-verify-code", state="issued", issued_at=utcnow(),
-                              values={"competition_zh": contest.name_zh}, file_key=pdf.key)  # fmt: skip
+                              values={"competition_zh": contest.name_zh}, file_key=pdf.key, sha256=pdf.sha256, size=pdf.size)  # fmt: skip
     db.session.add(certificate)
+    notification = Notification(user_id=target.id, kind="tests", title="通知", link="/")
+    db.session.add(notification)
+    announcement = Announcement(competition_id=contest.id, title_zh="报名通知", body_zh="请按时报名。",
+                                published_at=utcnow())  # fmt: skip
+    db.session.add(announcement)
     message = queue_mail(
         to=target.email, template="accounts/emails/verify_email", locale="en", user=target, verify_url="x", valid_days=3
     )
+    deletion = DeletionRequest(user=factories.user(), state="refused", decision_note="仍在参赛")
+    db.session.add(deletion)
     db.session.commit()
     values = {
         "code": contest.code,
@@ -399,6 +448,8 @@ def world(app):
         "invitation_id": invitation.id,
         "institution_id": recommended[0].institution_id,
         "message_id": message.id,
+        "announcement_id": announcement.id,
+        "notification_id": notification.id,
         "slot_id": slot.id,
         "file_id": video.id,
         "submission_id": submission.id,
@@ -418,6 +469,7 @@ def world(app):
         "kind": "award",
         "token": "not-a-valid-token",
         "filename": "css/app.css",
+        "request_id": deletion.id,
     }
     return people, values
 

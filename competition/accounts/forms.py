@@ -13,6 +13,7 @@ from wtforms.validators import EqualTo, InputRequired, Length, Optional, Validat
 
 from competition.accounts import services
 from competition.core.errors import DomainError
+from competition.privacy import forms as privacy_forms
 
 LOCALE_CHOICES = [SelectChoice("zh_Hans_CN", "中文"), SelectChoice("en", "English")]
 NAME_MAX_LENGTH = 50
@@ -114,6 +115,8 @@ class ProfileFieldsMixin:
 class RegisterForm(ProfileFieldsMixin, FlaskForm):
     email = email_field()
     password, password_confirm = new_password_fields()
+    #: PIPL: the privacy notice must be agreed to (competition.privacy records the consent)
+    agree_privacy = privacy_forms.agree_field()
 
 
 class LoginForm(FlaskForm):
@@ -156,3 +159,38 @@ class ProfileForm(ProfileFieldsMixin, FlaskForm):
 class LanguageForm(FlaskForm):
     locale = SelectField(choices=LOCALE_CHOICES, validate_choice=True)
     next = StringField()
+
+
+def _code_field(label=None):
+    return StringField(
+        label or _l("Code from your authenticator app"),
+        validators=[
+            InputRequired(message=_l("Please enter the code.")),
+            Length(max=20, message=_l("A code has 6 digits (a recovery code 10 letters and digits).")),
+        ],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "text", "autocapitalize": "off"},
+    )
+
+
+class TwoFactorLoginForm(FlaskForm):
+    code = _code_field(_l("Code from your authenticator app, or a recovery code"))
+
+
+class TwoFactorEnableForm(FlaskForm):
+    code = _code_field()
+
+
+class TwoFactorCodeForm(FlaskForm):
+    code = _code_field()
+
+
+class TwoFactorDisableForm(FlaskForm):
+    password = PasswordField(
+        _l("Password"),
+        validators=[
+            InputRequired(message=_l("Please enter your password.")),
+            Length(max=services.PASSWORD_MAX_LENGTH, message=_l("A password has at most 256 characters.")),
+        ],
+        render_kw={"autocomplete": "current-password"},
+    )
+    code = _code_field(_l("Code from your authenticator app, or a recovery code"))

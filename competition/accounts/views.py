@@ -8,11 +8,12 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import refresh
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from competition.accounts import forms, services
+from competition.accounts import security_views as security
 from competition.accounts.models import CompetitionRole
 from competition.core.errors import DomainError
 from competition.core.i18n import normalize_locale, select_locale
@@ -20,8 +21,10 @@ from competition.core.web import commit_or_show, safe_next_url
 from competition.extensions import db, limiter
 from competition.institutions.models import Institution
 from competition.institutions.services import institutions_by_side
+from competition.privacy import services as privacy_services
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
+bp.register_blueprint(security.bp)  # /account/security/…: two-factor log-in, impersonation
 
 SIDE_LABELS = {"sichuan": _l("Sichuan"), "chongqing": _l("Chongqing")}
 
@@ -61,10 +64,7 @@ def _chosen_institution(form) -> Institution:
 
 
 def _login(user, *, remember: bool = False) -> None:
-    login_user(user, remember=remember)
-    session.permanent = True
-    session.pop("locale", None)
-    refresh()  # messages from here on are in the user's own language
+    security.sign_in(user, remember=remember)
 
 
 # --- registration -------------------------------------------------------------------------------
@@ -77,19 +77,25 @@ def register():
         return redirect(url_for("accounts.dashboard"))
     form = forms.RegisterForm()
     form.institution.choices = _institution_choices()
-    if form.validate_on_submit() and commit_or_show(
-        form,
-        lambda: services.register_user(
-            email=form.email.data,
-            password=form.password.data,
-            real_name=form.real_name.data,
-            institution=_chosen_institution(form),
-            phone=form.phone.data,
-            locale=select_locale(),
-        ),
-    ):
+    if form.validate_on_submit() and commit_or_show(form, lambda: _register_with_consent(form)):
         return render_template("accounts/check_email.html", email=form.email.data)
     return render_template("accounts/register.html", form=form)
+
+
+def _register_with_consent(form):
+    """Create the account and record its agreement to the privacy notice, in one transaction (no new
+    account is made for a taken address, so nothing is recorded then)."""
+    user = services.register_user(
+        email=form.email.data,
+        password=form.password.data,
+        real_name=form.real_name.data,
+        institution=_chosen_institution(form),
+        phone=form.phone.data,
+        locale=select_locale(),
+    )
+    if user is not None:
+        privacy_services.record_consent(user, ip_address=request.remote_addr, source="registration")
+    return user
 
 
 @bp.get("/verify/<token>")
@@ -135,6 +141,11 @@ def login():
             unverified = refusal.reason == "unverified"
         else:
             db.session.commit()
+            if user.has_two_factor:
+                # not logged in yet: the second step asks for the code
+                return security.begin_second_step(
+                    user, remember=form.remember.data, next_url=request.values.get("next")
+                )
             _login(user, remember=form.remember.data)
             flash(_("Welcome back, %(name)s.", name=user.real_name), "success")
             return redirect(next_url)
@@ -147,6 +158,9 @@ def login():
 def logout():
     if current_user.is_authenticated:
         session["locale"] = current_user.locale  # the site keeps speaking the user's language
+    security.end_impersonation_on_logout()
+    session.pop(security.PENDING_KEY, None)
+    session.pop(security.ENROL_KEY, None)
     logout_user()
     flash(_("You have logged out."), "info")
     return redirect(url_for("core.home"))
@@ -184,6 +198,7 @@ def reset_password(token: str):
 
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
+@security.refused_while_impersonating
 def change_password():
     form = forms.ChangePasswordForm()
     if form.validate_on_submit() and commit_or_show(
@@ -232,7 +247,7 @@ def set_language():
         locale = normalize_locale(form.locale.data)
         session["locale"] = locale
         refresh()
-        if current_user.is_authenticated:
+        if current_user.is_authenticated and not security.is_impersonating():
             services.set_locale(current_user, locale)
             db.session.commit()
     return redirect(next_url)

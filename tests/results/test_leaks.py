@@ -233,6 +233,7 @@ def build_world(settings: dict | None = None) -> World:
         "expert_id": 1,
         "mentorship_id": 1,
         "message_id": 1,
+        "announcement_id": 1,
         "appeal_id": 1,
         "certificate_id": 1,
         "kind": "award",
