@@ -34,6 +34,7 @@ ENV_SETTINGS = (
     "TRUSTED_PROXIES",
     "SESSION_COOKIE_SECURE",
     "LOG_LEVEL",
+    "PRIVACY_CONTACT_EMAIL",
     "DATA_DIR",
 )
 
@@ -121,6 +122,9 @@ class BaseConfig:
     ARGON2_TIME_COST = 3
     ARGON2_MEMORY_COST = 65536
     ARGON2_PARALLELISM = 4
+
+    #: the address the privacy notice gives for questions and requests about personal information
+    PRIVACY_CONTACT_EMAIL = "privacy@cy-alliance.example"
 
     LOAD_DEMO_DATA = False
     LOG_LEVEL = "INFO"

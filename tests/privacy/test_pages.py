@@ -30,3 +30,9 @@ def test_the_privacy_pages_render_in_both_languages(client, login_as, language):
     login_as("admin")
     page = client.get("/admin/privacy", headers=headers).get_data(as_text=True)
     assert page.count('data-testid="deletion-request"') == 2 and "星河视觉" in page and "仍在参赛" in page
+
+
+@pytest.mark.app_config(PRIVACY_CONTACT_EMAIL="dpo@alliance.example.edu.cn")
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_notice_names_the_configured_contact(client, language):
+    assert "dpo@alliance.example.edu.cn" in client.get("/privacy", headers=LANGUAGES[language]).get_data(as_text=True)
