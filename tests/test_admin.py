@@ -124,7 +124,9 @@ def test_admin_grants_and_revokes_admin_rights_but_not_their_own(client, login_a
     assert "You cannot change your own admin rights." in page
     from competition.core.audit import AuditEntry
 
-    actions = db.session.scalars(select(AuditEntry.action).where(AuditEntry.object_id == str(person.id))).all()
+    actions = db.session.scalars(
+        select(AuditEntry.action).where(AuditEntry.object_id == str(person.id)).order_by(AuditEntry.id)
+    ).all()
     assert actions == ["user.grant_admin", "user.revoke_admin"]
 
 

@@ -79,6 +79,15 @@ def demo_pages(live_server):
             "/account/",
             "/account/profile",
             "/account/password",
+            "/account/security/two-factor",
+            "/account/privacy",
+            "/privacy",
+            "/admin/privacy",
+            "/notifications/",
+            f"/competitions/{code}/announcements",
+            f"/competitions/{code}/announcements/new",
+            f"/competitions/{code}/mailings/new",
+            f"/competitions/{code}/mailings/",
         ]
         student_pages = [
             "/teams/",
@@ -93,6 +102,8 @@ def demo_pages(live_server):
             f"/verify/{issued.verification_code}",
             f"/verify?serial={issued.serial}&name={issued.recipient_name}",
             f"/results/{last_year.code}/{final.id}",
+            "/notifications/",
+            "/account/privacy",
         ]
         assigned = db.session.scalar(select(Assignment).where(Assignment.judge_id == demo_judge_id()))
         judge_pages = [

@@ -71,6 +71,7 @@ def test_when_even_the_error_page_fails_a_plain_bilingual_page_is_sent(unreachab
     assert "服务暂时不可用" in page and "Service temporarily unavailable" in page
 
 
+@pytest.mark.app_config()  # adds a route: an app of its own
 def test_a_connection_cut_after_the_page_was_made_does_not_spoil_it(app, database_url):
     """The server goes away between the view and the end of the request (the closing rollback
     fails): the visitor still gets the page, and the next request works."""
