@@ -18,9 +18,12 @@ Why these choices:
   reload after a deploy) reloads the code only without preloading.
 - **worker_tmp_dir = /dev/shm**: the heartbeat file lives in memory; on a disk-backed /tmp a slow
   disk (or a full one) can stall workers until gunicorn kills them.
-- **max_requests** with jitter: each worker is replaced after a few thousand requests, so memory
-  held by a rare huge page or PDF is returned to the system; the jitter keeps them from restarting
-  together.
+- **no max_requests** by default: replacing a worker every few thousand requests drops the
+  keep-alive connections it holds, and a request already on its way on one of them gets no answer
+  (measured with benchmarks/http_load.py: one timed-out request per open connection at each
+  restart; behind nginx with upstream keep-alive, a 502). Memory stays flat here (uploads stream,
+  certificates render in the RQ worker: benchmarks/uploads.py); `GUNICORN_MAX_REQUESTS` (with
+  `GUNICORN_MAX_REQUESTS_JITTER`) turns replacement on should a leak ever need it.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ timeout = _int("GUNICORN_TIMEOUT", 60)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 120)
 # nginx keeps connections to the app open between requests (upstream keepalive).
 keepalive = _int("GUNICORN_KEEPALIVE", 75)
-max_requests = _int("GUNICORN_MAX_REQUESTS", 5000)
+max_requests = _int("GUNICORN_MAX_REQUESTS", 0)
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 500)
 
 # Request line and header limits stay at gunicorn's defaults (4 KiB line, 100 headers); bodies are

@@ -5,7 +5,11 @@
   404 while neither exists. Three queries (competition, round, snapshot without its rows), whatever
   the number of teams: the rendered tables are kept per (snapshot, language) in this process
   (`PAGE_CACHE`). A snapshot never changes once written and a new publication is a new snapshot
-  with a new id, so the cache needs no invalidation: the key changes with the snapshot;
+  with a new id, so the cache needs no invalidation: the key changes with the snapshot.
+  Anonymous visitors (most of the traffic on publication day) get the whole page from `FULL_PAGES`
+  after one small query (the current snapshot and the names the page shows): no template is
+  rendered, only their own CSRF token is put in, and the gzip body is prepared too (2,000 rows are
+  700 KB of HTML: compressing them per request would cost more than everything else);
 - `/teams/<team>/results`: a team's published results with the per-criterion means and the judges'
   comments, anonymized (Judge A, B, …); its members only, 404 before publication;
 - `/teams/<team>/rounds/<round>/appeal`: the team's appeals during the notice, and the answers;
@@ -15,21 +19,40 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import struct
 import threading
+import time
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
-from sqlalchemy import case, exists, select
+from sqlalchemy import bindparam, case, event, exists, select
 from sqlalchemy.orm import defer, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from competition.accounts.models import User
-from competition.competitions.models import Competition
+from competition.competitions.models import Competition, CompetitionState
 from competition.competitions.policies import can_view_competition
 from competition.core import storage
 from competition.core.i18n import current_locale
@@ -78,13 +101,18 @@ class RenderedPages:
         self._items: OrderedDict[tuple, Markup] = OrderedDict()
         self._lock = threading.Lock()
 
+    def peek(self, key: tuple) -> Markup | None:
+        """The entry if it is kept (its age is not refreshed)."""
+        with self._lock:
+            return self._items.get(key)
+
     def get_or_render(self, key: tuple, render: Callable[[], str]) -> Markup:
         with self._lock:
             found = self._items.get(key)
             if found is not None:
                 self._items.move_to_end(key)
                 return found
-        rendered = Markup(render())  # noqa: S704 - our own template's output, autoescaped
+        rendered = Markup(render())  # noqa: S704 - our own template's output, autoescaped  # nosec B704
         with self._lock:
             self._items[key] = rendered
             self._items.move_to_end(key)
@@ -241,23 +269,259 @@ def _render_tables(snapshot: ResultSnapshot) -> str:
     )
 
 
-@bp.get("/results/<code>/<int:round_id>")
-def public(code: str, round_id: int):
+def _tables_key(snapshot_id: int, created_at, round_id: int) -> tuple:
+    return (snapshot_id, created_at.isoformat(), round_id, current_locale())
+
+
+def _public_page(code: str, round_id: int) -> tuple[str, ResultSnapshot, Markup]:
+    """The page rendered for the visitor: its HTML, the snapshot shown and the tables (from PAGE_CACHE)."""
     round_ = _visible_round(code, round_id)
     snapshot = _public_snapshot(round_.id)
     require(snapshot is not None, hide=True)
-    key = (snapshot.id, snapshot.created_at.isoformat(), snapshot.round_id, current_locale())
+    key = _tables_key(snapshot.id, snapshot.created_at, snapshot.round_id)
     tables = PAGE_CACHE.get_or_render(key, lambda: _render_tables(snapshot))
-    now = utcnow()
-    return render_template(
+    html = render_template(
         "results/public/page.html",
         competition=round_.competition,
         round_=round_,
         snapshot=snapshot,
         final=snapshot.kind == SnapshotKind.PUBLISHED,
-        notice_running=snapshot.kind == SnapshotKind.NOTICE and snapshot.notice_until and now < snapshot.notice_until,
+        notice_running=_notice_running(snapshot.kind, snapshot.notice_until),
         tables=tables,
     )
+    return html, snapshot, tables
+
+
+def _notice_running(kind: str, notice_until) -> bool:
+    return bool(kind == SnapshotKind.NOTICE and notice_until and utcnow() < notice_until)
+
+
+@bp.get("/results/<code>/<int:round_id>")
+def public(code: str, round_id: int):
+    if _anonymous_and_plain():
+        answer = _cached_answer(code, round_id)
+        if answer is not None:
+            return answer
+    return _public_page(code, round_id)[0]
+
+
+# --- the whole page for anonymous visitors ------------------------------------------------------------
+#
+# An anonymous visitor's page depends only on the snapshot, the competition's and round's names and
+# state, the language, the path and the time (is the notice still running?) — all in the key — and
+# on the visitor's CSRF token (the language switch in the header), which is put in for each answer.
+# Logged-in visitors (their own navigation), visitors with messages waiting (flashed) and URLs with a
+# query string take the ordinary path. An entry is used only while the PAGE_CACHE entry of its
+# tables is still there (clearing PAGE_CACHE clears these too) and for FULL_PAGE_SECONDS at most, so
+# whatever else a later template might show to anonymous visitors is never older than that.
+#
+# No shared cache (nginx) may keep these pages: each holds its visitor's token. So the answer is
+# "private, no-cache" with an ETag (the page and the visitor's session token): a browser revalidates
+# and gets a 304 while nothing changed.
+
+FULL_PAGE_SECONDS = 60
+GZIP_LEVEL = 6
+_CSRF_PLACEHOLDER = "csrf-placeholder-" + hashlib.sha256(str(time.time_ns()).encode()).hexdigest()[:24]
+
+
+class _Crc32Continuation:
+    """zlib.crc32(data, start) for a fixed `data` and any `start`, in 32 steps instead of a pass
+    over the data: the function is affine over GF(2) in `start`, so it is known from its value at 0
+    and at the 32 single bits (33 passes, once per cached page)."""
+
+    def __init__(self, data: bytes):
+        self.zero = zlib.crc32(data, 0)
+        self.bits = [zlib.crc32(data, 1 << bit) ^ self.zero for bit in range(32)]
+
+    def __call__(self, start: int) -> int:
+        value = self.zero
+        for bit in range(32):
+            if start >> bit & 1:
+                value ^= self.bits[bit]
+        return value
+
+
+class SplicedPage:
+    """A page cut at its CSRF token(s), ready to be sent plain or gzip-compressed with the visitor's
+    own token in place: the parts are deflated once, each ended by a full flush (byte-aligned, no
+    reference to what came before), the token goes in as a stored block, and the CRC of the whole
+    is continued over the fixed parts without reading them again. One gzip member: every browser
+    reads it."""
+
+    def __init__(self, html: str, placeholder: str):
+        self.parts = [part.encode() for part in html.split(placeholder)]
+        self.deflated = []
+        for index, part in enumerate(self.parts):
+            compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+            last = index == len(self.parts) - 1
+            self.deflated.append(
+                compressor.compress(part) + compressor.flush(zlib.Z_FINISH if last else zlib.Z_FULL_FLUSH)
+            )
+        self.first_crc = zlib.crc32(self.parts[0])
+        self.continuations = [_Crc32Continuation(part) for part in self.parts[1:]]
+        self.fixed_length = sum(len(part) for part in self.parts)
+
+    def plain(self, token: bytes) -> bytes:
+        return token.join(self.parts)
+
+    def gzip(self, token: bytes) -> bytes:
+        stored = b"".join(
+            b"\x00" + struct.pack("<HH", len(chunk), len(chunk) ^ 0xFFFF) + chunk
+            for chunk in (token[start : start + 0xFFFF] for start in range(0, max(len(token), 1), 0xFFFF))
+        )  # a non-final stored block (BFINAL 0, BTYPE 00, padded to the byte), LEN, NLEN, the bytes
+        crc = self.first_crc
+        body = [b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff", self.deflated[0]]  # gzip header, no name/time
+        for continuation, deflated in zip(self.continuations, self.deflated[1:], strict=True):
+            crc = continuation(zlib.crc32(token, crc))
+            body += [stored, deflated]
+        length = self.fixed_length + len(token) * len(self.continuations)
+        body.append(struct.pack("<II", crc, length & 0xFFFFFFFF))
+        return b"".join(body)
+
+
+@dataclass(frozen=True)
+class FullPage:
+    tables: Markup  # the PAGE_CACHE entry the page was built with: valid while that entry is kept
+    page: SplicedPage
+    tag: str
+    expires: float
+
+
+class FullPages:
+    """An in-process LRU of FullPage, per worker (like PAGE_CACHE)."""
+
+    def __init__(self, size: int = 16):
+        self.size = size
+        self._items: OrderedDict[tuple, FullPage] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> FullPage | None:
+        with self._lock:
+            return self._items.get(key)
+
+    def put(self, key: tuple, entry: FullPage) -> None:
+        with self._lock:
+            self._items[key] = entry
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+FULL_PAGES = FullPages()
+
+
+def _anonymous_and_plain() -> bool:
+    return not current_user.is_authenticated and not request.query_string and "_flashes" not in session
+
+
+#: built once (with bound parameters): this statement runs on every anonymous visit
+_PAGE_FACTS = (
+    select(
+        Competition.state,
+        Competition.name_zh,
+        Competition.name_en,
+        Round.name_zh,
+        Round.name_en,
+        ResultSnapshot.id,
+        ResultSnapshot.created_at,
+        ResultSnapshot.kind,
+        ResultSnapshot.notice_until,
+        ResultSnapshot.reason,
+    )
+    .join(Round, (Round.competition_id == Competition.id) & (Round.id == bindparam("round_id")))
+    .join(ResultSnapshot, ResultSnapshot.round_id == Round.id)
+    .where(
+        Competition.code == bindparam("code"),
+        ResultSnapshot.superseded_at.is_(None),
+        ResultSnapshot.kind.in_([SnapshotKind.PUBLISHED.value, SnapshotKind.NOTICE.value]),
+    )
+    .order_by(case((ResultSnapshot.kind == SnapshotKind.PUBLISHED.value, 0), else_=1), ResultSnapshot.id.desc())
+    .limit(1)
+)
+
+
+#: how long a process reuses the facts of a page without asking the database again. A change made
+#: in this process (a publication, a renamed round, a competition back to draft) clears them at once
+#: (`_forget_page_facts`); another process sees it at most this long afterwards. On publication day
+#: this takes the database — three round trips, more than half of an anonymous visit's cost — off
+#: nearly every request.
+PAGE_FACTS_SECONDS = 1.0
+_page_facts_memo: dict[tuple[str, int], tuple[object, float]] = {}
+_clock = time.monotonic
+
+
+def _page_facts(code: str, round_id: int):
+    """What the page shows outside its tables, and which snapshot it shows (the same choice as
+    _public_snapshot); None without a public snapshot. One query, at most once a second."""
+    key, now = (code, round_id), _clock()
+    remembered = _page_facts_memo.get(key)
+    if remembered is not None and remembered[1] > now:
+        return remembered[0]
+    facts = db.session.execute(_PAGE_FACTS, {"code": code, "round_id": round_id}).first()
+    if len(_page_facts_memo) > 1024:  # a crawler walking many rounds
+        _page_facts_memo.clear()
+    _page_facts_memo[key] = (facts, now + PAGE_FACTS_SECONDS)
+    return facts
+
+
+def _forget_page_facts(*_args) -> None:
+    _page_facts_memo.clear()
+
+
+for _model in (ResultSnapshot, Round, Competition):
+    for _change in ("after_insert", "after_update", "after_delete"):
+        event.listen(_model, _change, _forget_page_facts)
+
+
+def _cached_answer(code: str, round_id: int) -> Response | None:
+    facts = _page_facts(code, round_id)
+    if facts is None or facts.state == CompetitionState.DRAFT:
+        return None  # the ordinary path answers (a 404)
+    tables_key = _tables_key(facts.id, facts.created_at, round_id)
+    running = _notice_running(facts.kind, facts.notice_until)
+    key = (*facts[:5], facts.kind, facts.notice_until, bool(facts.reason), tables_key, running, request.path)
+    entry = FULL_PAGES.get(key)
+    if entry is None or entry.tables is not PAGE_CACHE.peek(tables_key) or entry.expires < time.monotonic():
+        entry = _build_full_page(code, round_id, facts.id)
+        FULL_PAGES.put(key, entry)
+    return _answer(entry)
+
+
+def _build_full_page(code: str, round_id: int, snapshot_id: int) -> FullPage:
+    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    setattr(g, field, _CSRF_PLACEHOLDER)  # what flask_wtf's generate_csrf() returns in this request
+    try:
+        html, snapshot, tables = _public_page(code, round_id)
+    finally:
+        g.pop(field, None)
+    if snapshot.id != snapshot_id:  # published in between: build again on the next request
+        tables = Markup("")
+    tag = hashlib.sha256(html.encode()).hexdigest()[:20]
+    return FullPage(tables, SplicedPage(html, _CSRF_PLACEHOLDER), tag, time.monotonic() + FULL_PAGE_SECONDS)
+
+
+def _answer(entry: FullPage) -> Response:
+    token = generate_csrf()  # the visitor's own (a new session gets one, as on any page with a form)
+    raw = str(session.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), ""))
+    compressed = request.accept_encodings["gzip"] > 0
+    tag = f"{entry.tag}-{hashlib.sha256(raw.encode()).hexdigest()[:12]}" + ("-gz" if compressed else "")
+    headers = {"Cache-Control": "private, no-cache", "Vary": "Accept-Encoding, Accept-Language, Cookie"}
+    if request.if_none_match.contains_weak(tag):
+        response = Response(status=304, headers=headers)
+    else:
+        body = entry.page.gzip(token.encode()) if compressed else entry.page.plain(token.encode())
+        response = Response(body, mimetype="text/html", headers=headers)
+        if compressed:
+            response.headers["Content-Encoding"] = "gzip"
+    response.set_etag(tag, weak=True)
+    return response
 
 
 @bp.app_template_global("published_results")

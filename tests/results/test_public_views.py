@@ -3,8 +3,10 @@ through HTTP: only snapshots are shown, never a live computation, and nothing be
 
 from __future__ import annotations
 
+import gzip
 import re
 import time
+import zlib
 from datetime import timedelta
 
 import pytest
@@ -12,8 +14,8 @@ from sqlalchemy import select, update
 
 from competition.core.time import utcnow
 from competition.extensions import db
-from competition.results import services
-from competition.results.public_views import PAGE_CACHE
+from competition.results import public_views, services
+from competition.results.public_views import FULL_PAGES, PAGE_CACHE, SplicedPage
 from competition.scoring.models import Scorecard
 from tests import factories
 from tests.results.public_world import COMMENT, EN, OVERALL, ZH, count_queries, scored_round, synthetic_snapshot
@@ -24,8 +26,10 @@ from tests.scoring.world import NOW
 def _empty_page_cache():
     """Each test starts from empty tables, so snapshot ids repeat from one test to the next."""
     PAGE_CACHE.clear()
+    FULL_PAGES.clear()
     yield
     PAGE_CACHE.clear()
+    FULL_PAGES.clear()
 
 
 def _scores(html: str) -> list[str]:
@@ -190,6 +194,7 @@ def test_query_count_is_small_and_does_not_grow_with_the_rows(app, client, login
     synthetic_snapshot(large, 100)
     if signed_in:
         login_as("student", competition=contest, locale="en")
+        client.get(f"/competitions/{contest.code}", headers=EN)  # once-per-session checks (privacy consent)
     counts = {}
     for round_, rows in ((small, 3), (large, 100)):
         url = f"/results/{contest.code}/{round_.id}"
@@ -203,7 +208,9 @@ def test_query_count_is_small_and_does_not_grow_with_the_rows(app, client, login
     assert counts[3] == counts[100], counts
     assert max(counts[100]) <= 12, counts
     if not signed_in:
-        assert counts[100] == (4, 3)  # competition, round, snapshot (+ its rows when not cached)
+        # the first visit: the page's facts, then competition, round, snapshot, its rows; then the whole
+        # page comes from FULL_PAGES, and within a second without asking the database at all
+        assert counts[100] == (5, 0)
 
 
 def test_the_page_is_fast_with_many_rows(app, client):
@@ -219,6 +226,142 @@ def test_the_page_is_fast_with_many_rows(app, client):
     cached = time.perf_counter() - started
     assert cached < 0.3, cached
     assert first < 1.5, first  # 1,000 teams rendered once; every later visit is the cached one
+
+
+# --- the whole page for anonymous visitors (FULL_PAGES) -----------------------------------------------
+
+
+def _token(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def _published(teams: int = 3):
+    world = scored_round(teams=teams)
+    services.publish(world.round, actor=world.organizer, now=NOW)
+    db.session.commit()
+    return world
+
+
+def test_anonymous_visitors_get_the_whole_page_from_the_cache(app, client):
+    world = _published()
+    url = world.url()
+    first = client.get(url, headers=EN)
+    with count_queries() as queries:
+        again = client.get(url, headers=EN)
+    assert len(queries) == 0  # the facts of the page are a second old at most
+    public_views._page_facts_memo.clear()  # a second later: one query says which snapshot is current
+    with count_queries() as queries:
+        client.get(url, headers=EN)
+    assert len(queries) == 1
+    assert len(FULL_PAGES) == 1
+    assert again.status_code == 200 and again.mimetype == "text/html"
+    assert _main(again.text) == _main(first.text)
+    assert again.text.replace(_token(again.text), "") == first.text.replace(_token(first.text), "")
+    assert again.headers["Cache-Control"] == "private, no-cache"  # the page holds the visitor's token
+    assert {"Accept-Encoding", "Accept-Language", "Cookie"} <= {v.strip() for v in again.headers["Vary"].split(",")}
+    assert again.headers["Content-Security-Policy"] and again.headers["X-Frame-Options"] == "DENY"
+    # the other language is a page of its own
+    chinese = client.get(world.url(), headers=ZH).text
+    assert 'lang="zh-CN"' in chinese and "创意组" in chinese and "Idea track" not in chinese
+
+
+def test_each_visitor_gets_a_working_token_of_their_own(app):
+    app.config["WTF_CSRF_ENABLED"] = True
+    world = _published()
+    first, second = app.test_client(), app.test_client()
+    page_first = first.get(world.url(), headers=EN).text  # rendered, and kept
+    page_second = second.get(world.url(), headers=EN).text  # from the cache
+    assert _main(page_first) == _main(page_second)
+    form = {"locale": "zh_Hans_CN", "next": world.url()}
+    assert second.post("/account/language", data={**form, "csrf_token": _token(page_first)}).status_code == 400
+    switched = second.post("/account/language", data={**form, "csrf_token": _token(page_second)})
+    assert switched.status_code == 302
+    assert 'lang="zh-CN"' in second.get(world.url(), headers=EN).text  # the choice in the session wins
+    assert 'lang="en"' in first.get(world.url(), headers=EN).text
+
+
+def test_gzip_answer_is_the_same_page(app, client):
+    world = _published(teams=12)
+    plain = client.get(world.url(), headers=EN)
+    assert "Content-Encoding" not in plain.headers
+    packed = client.get(world.url(), headers={**EN, "Accept-Encoding": "gzip, deflate, br"})
+    assert packed.headers["Content-Encoding"] == "gzip"
+    html = gzip.decompress(packed.data).decode()  # checks the CRC and the length
+    assert html.replace(_token(html), "") == plain.text.replace(_token(plain.text), "")
+    assert len(re.findall('data-testid="result-row"', html)) == 12
+    assert len(packed.data) * 3 < len(plain.data)
+    refused = client.get(world.url(), headers={**EN, "Accept-Encoding": "gzip;q=0, identity"})
+    assert "Content-Encoding" not in refused.headers and refused.text.lstrip().startswith("<!doctype html>")
+
+
+@pytest.mark.parametrize("pieces", [1, 2, 3])
+@pytest.mark.parametrize("token", [b"", b"IjQ2ZjE.aBc-DeF_123", b"x" * 70_000], ids=["empty", "token", "long"])
+def test_spliced_page_is_valid_gzip_for_any_token(pieces, token):
+    html = "\n".join(f"<p>第{n}段 part {n} {'重复的内容 ' * (n % 20)}</p>" for n in range(3000))
+    cut = [html[i * len(html) // pieces : (i + 1) * len(html) // pieces] for i in range(pieces)]
+    page = SplicedPage("@@TOKEN@@".join(cut), "@@TOKEN@@")
+    expected = token.join(part.encode() for part in cut)
+    assert page.plain(token) == expected
+    assert gzip.decompress(page.gzip(token)) == expected
+    assert zlib.decompress(page.gzip(token), wbits=47) == expected  # what browsers' zlib does
+
+
+def test_a_conditional_request_gets_304_only_for_the_same_page_and_session(app, client):
+    world = _published()
+    tag = client.get(world.url(), headers=EN).headers["ETag"]
+    assert tag.startswith('W/"')
+    assert client.get(world.url(), headers={**EN, "If-None-Match": tag}).status_code == 304
+    assert client.get(world.url(), headers={**ZH, "If-None-Match": tag}).status_code == 200  # another language
+    assert (
+        app.test_client().get(world.url(), headers={**EN, "If-None-Match": tag}).status_code == 200
+    )  # another session
+    services.publish(world.round, actor=world.organizer, now=NOW, reason="更正")
+    db.session.commit()
+    changed = client.get(world.url(), headers={**EN, "If-None-Match": tag})
+    assert changed.status_code == 200 and "This publication replaces an earlier one." in changed.text
+
+
+def test_what_the_page_shows_outside_the_tables_changes_at_once(app, client):
+    world = _published()
+    assert "Results of School round" in client.get(world.url(), headers=EN).text
+    world.contest.name_en = "The renamed competition"
+    world.round.name_en = "Renamed round"
+    db.session.commit()
+    html = client.get(world.url(), headers=EN).text
+    assert "The renamed competition" in html and "Results of Renamed round" in html
+    world.contest.state = "draft"
+    db.session.commit()
+    assert client.get(world.url(), headers=EN).status_code == 404
+
+
+def test_the_notice_ends_on_the_cached_page_too(app, client):
+    from freezegun import freeze_time
+
+    world = scored_round()
+    notice = services.start_notice(world.round, actor=world.organizer, now=utcnow())
+    db.session.commit()
+    assert 'data-testid="results-notice"' in client.get(world.url(), headers=EN).text
+    assert 'data-testid="results-notice"' in client.get(world.url(), headers=EN).text
+    with freeze_time(notice.notice_until + timedelta(minutes=1)):
+        html = client.get(world.url(), headers=EN).text
+    assert 'data-testid="results-notice-ended"' in html and "teams may appeal" not in html
+
+
+def test_signed_in_visitors_and_messages_take_the_ordinary_path(app, client, login_as):
+    world = _published()
+    anonymous = client.get(world.url(), headers=EN).text
+    assert 'data-testid="user-menu"' not in anonymous and "/account/login" in anonymous
+    student = login_as("student", competition=world.contest, locale="en", real_name="Visiting Student")
+    url = world.url()
+    with count_queries() as queries:
+        html = client.get(url, headers=EN).text
+    assert 'data-testid="user-menu"' in html and student.real_name in html
+    assert len(queries) > 1
+    assert client.get(world.url(), headers=EN).headers["Cache-Control"] == "no-store"
+    other = app.test_client()
+    with other.session_transaction() as session:
+        session["_flashes"] = [("info", "A message waiting for the next page")]
+    assert "A message waiting for the next page" in other.get(world.url(), headers=EN).text
 
 
 def test_competition_page_lists_public_results(app, client):
@@ -322,3 +465,18 @@ def test_a_team_page_without_results_shows_no_section(app, client, login_as):
     login_as(user=member)
     assert 'data-testid="team-results-links"' not in client.get(f"/teams/{team.id}").text
     assert db.session.scalar(select(Scorecard.id).limit(1)) is not None
+
+
+def test_the_facts_of_a_page_are_asked_for_again_after_a_second(app, client, monkeypatch):
+    """Another process's publication is seen when the remembered facts expire (a change in this
+    process forgets them at once: the tests above)."""
+    world = _published()
+    url = world.url()
+    clock = [1000.0]
+    monkeypatch.setattr(public_views, "_clock", lambda: clock[0])
+    client.get(url, headers=EN)
+    for step, queries_expected in ((public_views.PAGE_FACTS_SECONDS / 2, 0), (public_views.PAGE_FACTS_SECONDS, 1)):
+        clock[0] += step
+        with count_queries() as queries:
+            assert client.get(url, headers=EN).status_code == 200
+        assert len(queries) == queries_expected
