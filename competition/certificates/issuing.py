@@ -428,30 +428,48 @@ def render_certificates(certificates: list[Certificate], *, now: datetime | None
     return render_ids([certificate.id for certificate in certificates], now=now, commit=False)
 
 
+#: certificates laid out together by one `render_many` (each still its own PDF, committed on its own)
+RENDER_CHUNK = 8
+
+
 def render_ids(
     ids: list[int], *, progress: ProgressCallback | None = None, now: datetime | None = None, commit: bool = True
 ) -> RenderOutcome:
     """Render these certificates (those still pending or failed), committing after each one
-    unless `commit` is false."""
+    unless `commit` is false. They are laid out RENDER_CHUNK at a time (`render_many`); a crash
+    loses at most the uncommitted ones of a chunk, which stay pending for the next run."""
     from competition.certificates import rendering
 
     if commit:
         db.session.commit()  # what came before is kept whatever happens to the first certificate
     outcome = RenderOutcome()
-    templates: dict[tuple[int, str], tuple[str, Competition]] = {}
+    templates: dict[tuple[int, str], tuple[services.TemplateSource, Competition]] = {}
     engine = rendering.renderer() if ids else None
-    for done, certificate_id in enumerate(ids, start=1):
-        certificate = db.session.get(Certificate, certificate_id)
-        if certificate is None or certificate.state not in _RENDERABLE or not certificate.is_current:
-            outcome.skipped += 1
-        else:
-            _render_one(certificate, engine, templates, outcome, now or utcnow())
-        if commit:
-            db.session.commit()
-        else:
-            db.session.flush()
-        if progress is not None:
-            progress(done, len(ids))
+    done = 0
+    for start in range(0, len(ids), RENDER_CHUNK):
+        chunk = ids[start : start + RENDER_CHUNK]
+        ready: list[tuple[Certificate, services.TemplateSource, dict[str, str], dict]] = []
+        for certificate_id in chunk:
+            certificate = db.session.get(Certificate, certificate_id)
+            if certificate is None or certificate.state not in _RENDERABLE or not certificate.is_current:
+                outcome.skipped += 1
+                continue
+            prepared = _prepare(certificate, templates, outcome)
+            if prepared is not None:
+                ready.append((certificate, *prepared))
+        results = engine.render_many([(template.html, values, template.css) for _, template, values, _ in ready],
+                                     [metadata for _, _, _, metadata in ready]) if ready else []  # fmt: skip
+        finished = {certificate.id: result for (certificate, _, _, _), result in zip(ready, results, strict=True)}
+        for certificate_id in chunk:
+            if certificate_id in finished:
+                _store(db.session.get(Certificate, certificate_id), finished[certificate_id], outcome, now or utcnow())
+            if commit:
+                db.session.commit()
+            else:
+                db.session.flush()
+            done += 1
+            if progress is not None:
+                progress(done, len(ids))
     return outcome
 
 
@@ -469,14 +487,16 @@ def _fail(certificate: Certificate, reason: FailureReason, detail: str, outcome:
         outcome.skipped += 1
 
 
-def _render_one(certificate: Certificate, engine, templates: dict, outcome: RenderOutcome, now: datetime) -> None:
+def _prepare(certificate: Certificate, templates: dict, outcome: RenderOutcome):
+    """(template, values, PDF metadata) of a certificate, or None after failing it for a character
+    no shipped face covers."""
     from competition.certificates import rendering
 
     values = {key: str(value) for key, value in (certificate.values or {}).items()}
     uncovered = rendering.check_coverage(printed_texts(values))
     if uncovered:
         _fail(certificate, FailureReason.UNCOVERED, "".join(uncovered), outcome)
-        return
+        return None
     key = (certificate.competition_id, certificate.kind)
     if key not in templates:
         competition = db.session.get(Competition, certificate.competition_id)
@@ -484,10 +504,15 @@ def _render_one(certificate: Certificate, engine, templates: dict, outcome: Rend
     template, competition = templates[key]
     title_zh = values.get("title_zh") or services.KIND_TEXT[CertificateKind(certificate.kind)][0]
     metadata = metadata_for(competition, title=f"{title_zh} {certificate.serial}", keywords=[certificate.serial])
-    try:
-        pdf = engine.render(template.html, values, metadata=metadata, css=template.css)
-    except rendering.TemplateProblem as problem:
-        _fail(certificate, FailureReason.TEMPLATE, str(problem)[:2000], outcome)
+    return template, values, metadata
+
+
+def _store(certificate: Certificate, pdf, outcome: RenderOutcome, now: datetime) -> None:
+    """Keep a rendered PDF (bytes) and issue the certificate, or fail it for its TemplateProblem."""
+    from competition.certificates import rendering
+
+    if isinstance(pdf, rendering.TemplateProblem):
+        _fail(certificate, FailureReason.TEMPLATE, str(pdf)[:2000], outcome)
         return
     stored = storage.save(io.BytesIO(pdf), folder=f"{STORAGE_FOLDER}/{certificate.competition_id}", suffix=".pdf")
     issued = db.session.execute(

@@ -40,6 +40,7 @@ from jinja2 import BaseLoader, StrictUndefined, TemplateError, TemplateNotFound,
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from markupsafe import Markup
 from weasyprint import CSS, HTML
+from weasyprint.images import SVGImage
 from weasyprint.pdf.metadata import DocumentMetadata
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
@@ -369,6 +370,66 @@ class _CertificateHTML(HTML):
 _PDF_OPTIONS = {"uncompressed_pdf": False, "optimize_images": False, "full_fonts": False, "hinting": False}
 
 
+#: the drawing operations of a flat SVG (paths, rectangles, colours, line styles, transforms):
+#: calls whose effect is all in their arguments, so the same calls draw the same image again
+_REPLAYABLE = frozenset({
+    "move_to", "line_to", "curve_to", "rectangle", "close", "fill", "stroke", "fill_and_stroke",
+    "push_state", "pop_state", "transform", "set_color", "set_dash", "set_line_cap", "set_line_join",
+    "set_miter_limit", "set_line_width",
+})  # fmt: skip
+
+
+class _Recorder:
+    """Stands in for the PDF stream while an SVG draws itself: passes every call on and notes it.
+    Any other call, or reading the stream's state, makes the drawing not replayable."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self.calls: list[tuple[str, tuple, dict]] = []
+        self.replayable = True
+
+    def __getattr__(self, name: str):
+        value = getattr(self._stream, name)
+        if name not in _REPLAYABLE or not callable(value):
+            self.replayable = False
+            return value
+
+        def call(*args, **kwargs):
+            self.calls.append((name, args, kwargs))
+            return value(*args, **kwargs)
+
+        return call
+
+
+class _ReplayedSVG:
+    """An SVG of the image cache (the border, the logos: the same on every certificate). WeasyPrint
+    keeps the parsed tree but walks it and parses every path again each time the image is drawn —
+    the border and logos cost ~4 ms a page that way; this draws it once per size, notes the stream
+    calls it made, and makes the same calls on later pages. An SVG whose drawing needs more than
+    those plain calls (opacity groups, patterns, text) is drawn by WeasyPrint every time."""
+
+    def __init__(self, image: SVGImage):
+        self._image = image
+        self._drawings: dict[tuple[float, float], list[tuple[str, tuple, dict]] | None] = {}
+
+    def __getattr__(self, name: str):
+        return getattr(self._image, name)
+
+    def draw(self, stream, concrete_width, concrete_height, style) -> None:
+        key = (concrete_width, concrete_height)
+        calls = self._drawings.get(key)
+        if calls is not None:
+            for name, args, kwargs in calls:
+                getattr(stream, name)(*args, **kwargs)
+            return
+        if key in self._drawings:  # known not to be replayable
+            self._image.draw(stream, concrete_width, concrete_height, style)
+            return
+        recorder = _Recorder(stream)
+        self._image.draw(recorder, concrete_width, concrete_height, style)
+        self._drawings[key] = recorder.calls if recorder.replayable else None
+
+
 class CertificateRenderer:
     """Everything one process reuses from certificate to certificate. Create it once (`renderer()`).
 
@@ -474,6 +535,7 @@ class CertificateRenderer:
                 document = _CertificateHTML(string=html, base_url=BASE_URL, url_fetcher=self.url_fetcher).render(
                     font_config=self.font_config, stylesheets=stylesheets, cache=self.image_cache
                 )
+                self._replay_cached_svgs()
             except RecursionError:
                 raise TemplateProblem("the template's elements are nested too deeply") from None
         if len(document.pages) > MAX_PAGES:
@@ -481,6 +543,12 @@ class CertificateRenderer:
                 f"a certificate has at most {MAX_PAGES} pages; this template makes {len(document.pages)}"
             )
         return document
+
+    def _replay_cached_svgs(self) -> None:
+        """Let the next documents replay the cached SVGs' drawings (`_ReplayedSVG`)."""
+        for url, image in list(self.image_cache.items()):
+            if type(image) is SVGImage:
+                self.image_cache[url] = _ReplayedSVG(image)
 
     def _start(self) -> None:
         """Before a PDF's first document: empty the image cache if it grew large (data: URLs are
@@ -506,36 +574,87 @@ class CertificateRenderer:
         `<section class="certificate-page">` starting a new page: parsing, styling and laying out
         one document of many pages costs about a quarter less per page than one document per
         certificate. A template without `<body>` tags is laid out on its own."""
-        runs: list[tuple[tuple, list[tuple[str, Mapping[str, str], str, re.Match | None]]]] = []
-        for item in items:
-            template_html, values, css = item[0], item[1], item[2] if len(item) > 2 else ""
-            filled = self.fill(template_html, values)
-            body = _BODY.search(filled)
-            key = (css, _TITLE.sub("", filled[: body.start()])) if body else None
-            if key is not None and runs and runs[-1][0] == key:
-                runs[-1][1].append((template_html, values, filled, body))
-            else:
-                runs.append((key, [(template_html, values, filled, body)]))
+        runs = self._runs(items)
         if not runs:
             raise ValueError("render_batch needs at least one certificate")
         with self._lock:
             self._start()
-            documents = [self._run_document(key[0], run) if key else self.document(run[0][0], run[0][1], "")
+            documents = [self._run_document(key[0], run) if key else self.document(run[0][0], run[0][1], run[0][2])
                          for key, run in runs]  # fmt: skip
             combined = documents[0].copy([page for document in documents for page in document.pages])
             combined.metadata = _metadata(metadata, fallback_title="")
             return combined.write_pdf(**_PDF_OPTIONS)
 
-    def _run_document(self, css: str, run: list[tuple[str, Mapping[str, str], str, re.Match]]):
+    def render_many(
+        self, items: Iterable[tuple], metadata: Iterable[Mapping[str, Any] | None]
+    ) -> list[bytes | TemplateProblem]:
+        """One PDF per certificate, as `render` makes for each (items as for `render_batch`, one
+        metadata mapping per item), in the same order; a certificate its template cannot make gets
+        its TemplateProblem instead of bytes.
+
+        Certificates sharing a head are laid out together, as in `render_batch`, and each page is
+        then written as a PDF of its own (its fonts subset to its own glyphs): about a sixth less
+        work per certificate than laying each out alone. A run with a template problem, or whose
+        certificates do not take exactly one page each, is rendered one by one, so a problem names
+        only its own certificate."""
+        items, metadata = list(items), list(metadata)
+        results: list[bytes | TemplateProblem] = []
+        with self._lock:
+            self._start()
+            for key, run in self._runs(items, keep_going=True):
+                document = None
+                if key is not None and len(run) > 1:
+                    try:
+                        document = self._run_document(key[0], run)
+                    except TemplateProblem:
+                        document = None
+                if document is not None and len(document.pages) == len(run):
+                    for page, (_, values, _, _, _) in zip(document.pages, run, strict=True):
+                        single = document.copy([page])
+                        single.metadata = _metadata(metadata[len(results)], fallback_title=values.get("serial", ""))
+                        results.append(single.write_pdf(**_PDF_OPTIONS))
+                    continue
+                for template_html, values, css, _, _ in run:
+                    try:
+                        results.append(self.render(template_html, values, metadata=metadata[len(results)], css=css))
+                    except TemplateProblem as problem:
+                        results.append(problem)
+        return results
+
+    def _runs(self, items: Iterable[tuple], *, keep_going: bool = False) -> list[tuple[tuple | None, list[tuple]]]:
+        """The items filled and grouped into runs of consecutive certificates that share a head and
+        CSS: [(key or None, [(template HTML, values, css, filled HTML, body match)])]. With
+        `keep_going`, an item whose template cannot be filled is a run of its own (key None)
+        instead of a raised TemplateProblem."""
+        runs: list[tuple[tuple | None, list[tuple]]] = []
+        for item in items:
+            template_html, values, css = item[0], item[1], item[2] if len(item) > 2 else ""
+            try:
+                filled = self.fill(template_html, values)
+            except TemplateProblem:
+                if not keep_going:
+                    raise
+                runs.append((None, [(template_html, values, css, "", None)]))
+                continue
+            body = _BODY.search(filled)
+            key = (css, _TITLE.sub("", filled[: body.start()])) if body else None
+            entry = (template_html, values, css, filled, body)
+            if key is not None and runs and runs[-1][0] == key:
+                runs[-1][1].append(entry)
+            else:
+                runs.append((key, [entry]))
+        return runs
+
+    def _run_document(self, css: str, run: list[tuple]):
         """One document of certificates whose filled templates share their head."""
         if len(run) == 1:
             return self.document(run[0][0], run[0][1], css)
         full_face = any(self._compile(template_html)[1] or needs_full_face(values.values())
-                        for template_html, values, _, _ in run) or bool(css and needs_full_face([css]))  # fmt: skip
-        first_filled, first_body = run[0][2], run[0][3]
+                        for template_html, values, _, _, _ in run) or bool(css and needs_full_face([css]))  # fmt: skip
+        first_filled, first_body = run[0][3], run[0][4]
         html = "".join(
             [first_filled[: first_body.end(1)]]
-            + [f'<section class="certificate-page">{body.group(2)}</section>' for _, _, _, body in run]
+            + [f'<section class="certificate-page">{body.group(2)}</section>' for _, _, _, _, body in run]
             + [first_filled[first_body.start(3) :]]
         )
         stylesheets = [self.base_css, _page_sections_css()]
@@ -547,6 +666,7 @@ class CertificateRenderer:
             document = _CertificateHTML(string=html, base_url=BASE_URL, url_fetcher=self.url_fetcher).render(
                 font_config=self.font_config, stylesheets=stylesheets, cache=self.image_cache
             )
+            self._replay_cached_svgs()
         except RecursionError:
             raise TemplateProblem("the template's elements are nested too deeply") from None
         if len(document.pages) > MAX_PAGES * len(run):

@@ -49,6 +49,7 @@ def test_the_job_issues_every_certificate_and_reports_progress(app, fake_rendere
 def test_progress_is_reported_while_rendering(app, fake_renderer, monkeypatch):
     world = published_round()
     monkeypatch.setattr(certificate_jobs, "PROGRESS_EVERY_SECONDS", 0)
+    monkeypatch.setattr(issuing, "RENDER_CHUNK", 1)  # the watcher runs before each layout: one at a time
     row = certificate_jobs.start(world.round, issuing.IssueSettings(), actor=world.organizer)
     db.session.commit()
     seen = []
@@ -67,15 +68,16 @@ def test_progress_is_reported_while_rendering(app, fake_renderer, monkeypatch):
 
 
 @pytest.mark.app_config(JOBS_RAISE_ERRORS=False)
-def test_a_job_killed_part_way_then_run_again_yields_exactly_the_expected_set(app, fake_renderer):
+def test_a_job_killed_part_way_then_run_again_yields_exactly_the_expected_set(app, fake_renderer, monkeypatch):
     world = published_round()
-    fake_renderer.die_after = 7
+    monkeypatch.setattr(issuing, "RENDER_CHUNK", 4)
+    fake_renderer.die_after = 7  # in the second chunk: its first three PDFs are made, never kept
     row = certificate_jobs.start(world.round, issuing.IssueSettings(), actor=world.organizer)
     db.session.commit()
     jobs.execute(row.id)
     db.session.refresh(row)
     assert row.state == "failed" and "worker killed" in row.error
-    assert _states() == ["issued"] * 7 + ["pending"] * (EXPECTED_TOTAL - 7)
+    assert _states() == ["issued"] * 4 + ["pending"] * (EXPECTED_TOTAL - 4)
     serials = set(db.session.scalars(select(Certificate.serial)))
 
     fake_renderer.die_after = None
@@ -85,7 +87,7 @@ def test_a_job_killed_part_way_then_run_again_yields_exactly_the_expected_set(ap
     assert _states() == ["issued"] * EXPECTED_TOTAL
     assert set(db.session.scalars(select(Certificate.serial))) == serials
     assert db.session.scalar(select(func.count(Certificate.id))) == EXPECTED_TOTAL
-    assert len(fake_renderer.rendered) == EXPECTED_TOTAL  # none rendered twice
+    assert len(fake_renderer.rendered) == EXPECTED_TOTAL + 3  # only the lost chunk's three again
     assert len(set(fake_renderer.serials)) == EXPECTED_TOTAL
 
 

@@ -7,6 +7,7 @@ needs it, the metadata set; templates are sandboxed and may load only the app's 
 
 from __future__ import annotations
 
+import base64
 import io
 import logging
 import re
@@ -381,3 +382,63 @@ def test_harfbuzz_subset_is_detected_and_its_absence_logged(monkeypatch, caplog)
     with caplog.at_level(logging.WARNING, logger="test-startup"):
         syscheck.warn_if_slow(logger)
     assert caplog.text == ""
+
+
+def test_render_many_gives_each_certificate_its_own_pdf_in_order(engine):
+    names = ["张三", "阿依古丽·买买提", "刘堃", "李四"]
+    kinds = ("award", "award", "participation", "judge")
+    items = [(template(kind), values(kind, recipient_name=name, serial=f"CCEC-2026-{number:06d}"))
+             for number, (kind, name) in enumerate(zip(kinds, names, strict=True), 1)]  # fmt: skip
+    metadata = [{"title": f"证书 {item[1]['serial']}", "author": "联盟"} for item in items]
+    pdfs = engine.render_many(items, metadata)
+    assert len(pdfs) == 4
+    for number, (pdf, name) in enumerate(zip(pdfs, names, strict=True), 1):
+        document = reader(pdf)
+        assert len(document.pages) == 1
+        assert name.replace("·", "") in text_of(document.pages[0]).replace("·", "")
+        assert f"CCEC-2026-{number:06d}" in text_of(document.pages[0])
+        assert document.metadata.title == f"证书 CCEC-2026-{number:06d}" and document.metadata.author == "联盟"
+    # the same bytes a certificate gets on its own, apart from what makes each PDF unique
+    alone = reader(engine.render(items[0][0], items[0][1], metadata=metadata[0]))
+    assert text_of(alone.pages[0]) == text_of(reader(pdfs[0]).pages[0])
+    assert set(fonts_of(alone.pages[0])) == set(fonts_of(reader(pdfs[0]).pages[0]))
+
+
+def test_render_many_names_only_the_certificate_a_template_cannot_make(engine):
+    broken = "<html><body><p>{{ no_such_value }}</p></body></html>"
+    two_pages = '<html><body><p>{{ serial }}</p><p style="break-before: page">{{ recipient_name }}</p></body></html>'
+    items = [
+        (template("award"), values(serial="S-1")),
+        (broken, values(serial="S-2")),
+        (two_pages, values(serial="S-3", recipient_name="王五")),
+        (two_pages, values(serial="S-4", recipient_name="赵六")),  # laid out together they are four pages
+    ]
+    results = engine.render_many(items, [{"title": item[1]["serial"]} for item in items])
+    assert isinstance(results[1], rendering.TemplateProblem) and "no_such_value" in str(results[1])
+    assert "S-1" in text_of(reader(results[0]).pages[0])
+    for pdf, (serial, name) in zip(results[2:], (("S-3", "王五"), ("S-4", "赵六")), strict=True):
+        pages = [text_of(page) for page in reader(pdf).pages]
+        assert pages == [serial, name]
+
+
+def test_the_border_and_logos_are_drawn_once_then_replayed_exactly():
+    engine = rendering.CertificateRenderer()  # its own image cache
+    html = template("award")
+    pdfs = [engine.render(html, values(), metadata={}) for _ in range(3)]  # drawn, recorded, replayed
+    contents = [reader(pdf).pages[0].get_contents().get_data() for pdf in pdfs]
+    assert contents[0] == contents[1] == contents[2]
+    replayed = [image for image in engine.image_cache.values() if isinstance(image, rendering._ReplayedSVG)]
+    assert len(replayed) == 3  # border, alliance logo, host logo
+    assert all(drawings and None not in drawings.values() for drawings in (image._drawings for image in replayed))
+
+
+def test_an_svg_with_opacity_is_drawn_by_weasyprint_every_time():
+    engine = rendering.CertificateRenderer()
+    faded = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="10" height="10" fill="red" '
+             'opacity="0.5"/></svg>')  # fmt: skip
+    data = "data:image/svg+xml;base64," + base64.b64encode(faded.encode()).decode()
+    html = f'<html><body><img style="width:20mm" src="{data}"><p>{{{{ serial }}}}</p></body></html>'
+    contents = [reader(engine.render(html, values(), metadata={})).pages[0].get_contents().get_data() for _ in range(3)]
+    assert contents[0] == contents[1] == contents[2]
+    (image,) = [image for image in engine.image_cache.values() if isinstance(image, rendering._ReplayedSVG)]
+    assert list(image._drawings.values()) == [None]  # an opacity group: not replayable, drawn each time

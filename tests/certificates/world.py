@@ -126,6 +126,16 @@ class FakeRenderer:
         self.rendered.append(dict(values))
         return f"%PDF-1.7 fake {values['serial']} {values['recipient_name']}".encode()
 
+    def render_many(self, items, metadata):
+        """As the real one: a PDF or the TemplateProblem per item (a kill stops the whole chunk)."""
+        results = []
+        for item, meta in zip(items, metadata, strict=True):
+            try:
+                results.append(self.render(item[0], item[1], metadata=meta, css=item[2] if len(item) > 2 else ""))
+            except rendering.TemplateProblem as problem:
+                results.append(problem)
+        return results
+
     def render_batch(self, items, metadata=None):
         self.batches.append(list(items))
         return b"%PDF-1.7 batch " + b" ".join(item[1]["serial"].encode() for item in items)
