@@ -208,6 +208,13 @@ class RulesForm(FlaskForm):
         ),
         render_kw={"inputmode": "numeric", "min": 0},
     )
+    requires_national_id = BooleanField(
+        _l("Members must enter their national ID number"),
+        description=_l(
+            "Only when the competition's rules truly require it (e.g. insurance for an on-site final). "
+            "The number is shown and exported masked only (first 4 and last 4 characters)."
+        ),
+    )
 
     def __init__(self, *args, obj=None, **kwargs):
         super().__init__(*args, obj=obj, **kwargs)
@@ -235,6 +242,7 @@ class RulesForm(FlaskForm):
             min_graduation_year=self.min_graduation_year.data,
             max_graduation_year=self.max_graduation_year.data,
             uploads_retention_days=self.uploads_retention_days.data,
+            requires_national_id=bool(self.requires_national_id.data),
         )
 
 

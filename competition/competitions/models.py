@@ -108,6 +108,9 @@ class Competition(db.Model):
     #: days after archiving when the teams' uploaded files are deleted (competition.privacy.retention);
     #: None keeps them for good
     uploads_retention_days: Mapped[int | None] = mapped_column(Integer)
+    #: members enter a national ID number (only when the competition's rules truly require it, e.g.
+    #: insurance for an on-site final); it is shown and exported masked only (competition.teams.national_id)
+    requires_national_id: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -100,6 +100,8 @@ class Rules:
     max_graduation_year: int | None
     #: days after archiving when uploaded files are deleted; None keeps them (competition.privacy)
     uploads_retention_days: int | None = None
+    #: members must enter a national ID number (shown masked only; competition.teams.national_id)
+    requires_national_id: bool = False
 
 
 def update_rules(competition: Competition, *, actor: User, rules: Rules) -> None:

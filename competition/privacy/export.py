@@ -139,7 +139,9 @@ def _memberships(user: User) -> list[dict[str, Any]]:
                     "joined_at",
                 ),
             )  # fmt: skip
-            | {"institution": member.institution.name_zh},
+            | {"institution": member.institution.name_zh}
+            # masked here too: a download can end up anywhere
+            | ({"national_id_masked": member.national_id_masked} if member.national_id else {}),
             "team": {
                 "name": team.name,
                 "project_title": team.project_title,

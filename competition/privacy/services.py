@@ -72,10 +72,16 @@ def truncate_ip(address: str | None) -> str | None:
     return str(ipaddress.ip_network(f"{parsed}/{prefix}", strict=False))
 
 
-def record_consent(user: User, *, ip_address: str | None, source: str = "registration") -> Consent:
+#: consents given to the privacy notice (others: separate consents, e.g. "national-id")
+NOTICE_SOURCES = ("registration", "prompt")
+
+
+def record_consent(
+    user: User, *, ip_address: str | None, source: str = "registration", version: str | None = None
+) -> Consent:
     consent = Consent(
         user_id=user.id,
-        notice_version=current_notice_version(),
+        notice_version=version or current_notice_version(),
         accepted_at=utcnow(),
         ip_prefix=truncate_ip(ip_address),
         source=source,
@@ -88,7 +94,9 @@ def record_consent(user: User, *, ip_address: str | None, source: str = "registr
 
 def latest_consent(user: User) -> Consent | None:
     return db.session.scalar(
-        select(Consent).where(Consent.user_id == user.id).order_by(Consent.accepted_at.desc(), Consent.id.desc())
+        select(Consent)
+        .where(Consent.user_id == user.id, Consent.source.in_(NOTICE_SOURCES))
+        .order_by(Consent.accepted_at.desc(), Consent.id.desc())
     )
 
 
@@ -96,7 +104,7 @@ def latest_consent_version(user_id: int) -> str | None:
     """One small query: the version of the newest consent, or None when none is recorded."""
     return db.session.scalar(
         select(Consent.notice_version)
-        .where(Consent.user_id == user_id)
+        .where(Consent.user_id == user_id, Consent.source.in_(NOTICE_SOURCES))
         .order_by(Consent.accepted_at.desc(), Consent.id.desc())
         .limit(1)
     )
@@ -247,7 +255,7 @@ def anonymize_user(user: User, *, actor: User, keep_message_id: int | None = Non
     db.session.execute(
         update(TeamMember)
         .where(TeamMember.user_id == user.id)
-        .values(real_name=name[:50], student_number="", department="", major="", phone=None)
+        .values(real_name=name[:50], student_number="", department="", major="", phone=None, national_id=None)
     )
     db.session.execute(update(Advisor).where(Advisor.user_id == user.id).values(name=name[:50], email=None, phone=None))
     db.session.execute(update(TeamInvitation).where(TeamInvitation.email == old_email).values(email=email))

@@ -6,11 +6,14 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import TextInput
 
 from competition.accounts.forms import _clean_name, _phone_valid, email_field
 from competition.competitions.models import DEGREE_LABELS
+from competition.core.errors import DomainError
 from competition.teams.models import TEAM_STATE_LABELS
+from competition.teams.national_id import normalize_national_id
 from competition.teams.rules import PROJECT_TITLE_MAX, TEAM_NAME_MAX
 
 
@@ -27,6 +30,22 @@ def _year(label):
         ],
         render_kw={"inputmode": "numeric"},
     )
+
+
+class NeverFilledInput(TextInput):
+    """A text box that never writes its value back into the page (the full national ID number is
+    never sent to a browser, not even after a refused form)."""
+
+    def __call__(self, field, **kwargs):
+        kwargs["value"] = ""
+        return super().__call__(field, **kwargs)
+
+
+def _national_id_valid(form, field) -> None:
+    try:
+        field.data = normalize_national_id(field.data)
+    except DomainError as error:
+        raise ValidationError(str(error.message)) from error
 
 
 class MemberProfileFields:
@@ -81,6 +100,21 @@ class MemberProfileFields:
         validators=[Optional(), Length(max=32, message=_l("A phone number has at most 32 characters.")), _phone_valid],
         render_kw={"inputmode": "tel"},
     )
+    #: shown only when the competition requires it: the views delete the field otherwise
+    national_id = StringField(
+        _l("National ID number"),
+        validators=[Optional(), _national_id_valid],
+        widget=NeverFilledInput(),
+        description=_l(
+            "This competition's rules require it (e.g. for insurance). Mainland resident ID, 18 characters. "
+            "Pages and exports show it masked: only the first 4 and last 4 characters."
+        ),
+        render_kw={"autocomplete": "off", "spellcheck": "false", "maxlength": 24},
+    )
+    national_id_consent = BooleanField(
+        _l("I agree that my national ID number is collected and used for this competition as its rules require "
+           "(separate consent for sensitive personal information; it can be withdrawn by asking for deletion).")
+    )  # fmt: skip
 
 
 class TeamFields:

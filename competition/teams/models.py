@@ -13,6 +13,7 @@ from competition.competitions.models import DEGREE_LABELS, Competition, DegreeLe
 from competition.core.time import UTCDateTime, utcnow
 from competition.extensions import db
 from competition.institutions.models import Institution
+from competition.teams.national_id import mask_national_id
 
 
 class TeamState(StrEnum):
@@ -126,6 +127,8 @@ class TeamMember(db.Model):
     enrollment_year: Mapped[int] = mapped_column(Integer)
     graduation_year: Mapped[int] = mapped_column(Integer)
     phone: Mapped[str | None] = mapped_column(String(32))
+    #: only when the competition requires it (Competition.requires_national_id); shown masked only
+    national_id: Mapped[str | None] = mapped_column(String(18))
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     team: Mapped[Team] = relationship(back_populates="members")
@@ -139,6 +142,11 @@ class TeamMember(db.Model):
     @property
     def degree_label(self) -> str:
         return str(DEGREE_LABELS[DegreeLevel(self.degree_level)])
+
+    @property
+    def national_id_masked(self) -> str:
+        """The national ID number as every page and export shows it: first 4 and last 4 characters."""
+        return mask_national_id(self.national_id)
 
 
 class Advisor(db.Model):

@@ -19,6 +19,7 @@ from competition.core.errors import DomainError
 from competition.extensions import db
 from competition.institutions.models import Institution
 from competition.teams.models import Team, TeamMember, TeamState
+from competition.teams.national_id import normalize_national_id
 
 TEAM_NAME_MAX = 60
 PROJECT_TITLE_MAX = 100
@@ -39,8 +40,13 @@ class MemberProfile:
     enrollment_year: int
     graduation_year: int
     phone: str | None = None
+    #: only when the competition requires it; empty on a change keeps the number on file
+    national_id: str | None = None
+    #: the separate consent PIPL asks before sensitive information (an ID number) is collected
+    national_id_consent: bool = False
 
     def as_columns(self) -> dict:
+        """The columns every profile sets (the national ID number goes through `national_id_to_store`)."""
         return {
             "real_name": self.real_name,
             "student_number": self.student_number,
@@ -134,6 +140,44 @@ def check_profile(competition: Competition, profile: MemberProfile, team_institu
                 member=profile.institution.name,
             ),
             field="institution",
+        )
+
+
+def national_id_to_store(competition: Competition, profile: MemberProfile, on_file: str | None = None) -> str | None:
+    """The normalized national ID number to store, or None to store nothing new.
+
+    Only a competition that requires it collects one (a posted number is ignored otherwise); there an
+    empty entry keeps the number on file, and a member without one must enter it.
+    """
+    if not competition.requires_national_id:
+        return None
+    if profile.national_id and profile.national_id.strip():
+        number = normalize_national_id(profile.national_id)
+        if not profile.national_id_consent:
+            raise DomainError(
+                _l("A national ID number is sensitive personal information: it is kept only with your separate "
+                   "consent. Tick the box to give it, or ask the organizers how else to take part."),
+                field="national_id_consent",
+            )  # fmt: skip
+        return number
+    if not on_file:
+        raise DomainError(
+            _l("Please enter your national ID number; this competition's rules require it."), field="national_id"
+        )
+    return None
+
+
+def check_national_ids(team: Team) -> None:
+    """Before submission: every member has entered the number the competition requires."""
+    if not team.competition.requires_national_id:
+        return
+    missing = [member.real_name for member in team.members if not member.national_id]
+    if missing:
+        raise DomainError(
+            _l(
+                "This competition's rules require every member's national ID number; missing for: %(names)s.",
+                names="、".join(missing),
+            )
         )
 
 

@@ -31,6 +31,7 @@ from competition.teams.models import (
     TeamState,
     new_invite_code,
 )
+from competition.teams.national_id import mask_national_id
 from competition.teams.rules import MemberProfile
 
 REASON_MAX = 1000
@@ -77,6 +78,8 @@ def create_team(
     rules.check_person_limits(competition, actor, as_leader=True)
     rules.check_profile(competition, profile, institution)
     rules.check_student_number_free(competition, profile, actor)
+    national_id = rules.national_id_to_store(competition, profile)
+    _record_national_id_consent(actor, competition, national_id)
     team = Team(
         competition=competition,
         track=track,
@@ -87,7 +90,9 @@ def create_team(
         member_count=1,
     )
     db.session.add(team)
-    team.members.append(TeamMember(user=actor, role=MemberRole.LEADER.value, **profile.as_columns()))
+    team.members.append(
+        TeamMember(user=actor, role=MemberRole.LEADER.value, national_id=national_id, **profile.as_columns())
+    )
     ensure_student_role(actor, competition)
     db.session.flush()
     audit.record(actor, "team.create", team, name=name, track=track.code, institution=institution.code)
@@ -128,18 +133,33 @@ def update_team(
         audit.record(actor, "team.update", team, changes=changes)
 
 
+def _record_national_id_consent(user: User, competition: Competition, national_id: str | None) -> None:
+    """The separate consent given with a national ID number, kept as a consent record of its own."""
+    if national_id is None:
+        return
+    from competition.privacy import services as privacy
+
+    privacy.record_consent(user, ip_address=None, source="national-id", version=f"national-id:{competition.code}")
+
+
 def update_member_profile(
     team: Team, member: TeamMember, *, actor: User, profile: MemberProfile, now: datetime
 ) -> None:
     rules.check_editable(team, now)
     rules.check_profile(team.competition, profile, team.institution)
     rules.check_student_number_free(team.competition, profile, member.user)
+    national_id = rules.national_id_to_store(team.competition, profile, member.national_id)
+    _record_national_id_consent(member.user, team.competition, national_id)
     changes = {}
     for field, value in profile.as_columns().items():
         old = getattr(member, field)
         if old != value:
             changes[field] = [getattr(old, "code", old), getattr(value, "code", value)]
             setattr(member, field, value)
+    if national_id is not None and national_id != member.national_id:
+        # the audit log keeps the masked forms only
+        changes["national_id"] = [member.national_id_masked or None, mask_national_id(national_id)]
+        member.national_id = national_id
     if changes:
         audit.record(actor, "team.update_member", team, member_user_id=member.user_id, changes=changes)
 
@@ -162,6 +182,8 @@ def join_team(team: Team, *, user: User, profile: MemberProfile, now: datetime) 
     rules.check_person_limits(competition, user, as_leader=False)
     rules.check_profile(competition, profile, team.institution)
     rules.check_student_number_free(competition, profile, user)
+    national_id = rules.national_id_to_store(competition, profile)
+    _record_national_id_consent(user, competition, national_id)
     # One conditional UPDATE: of concurrent joiners only as many succeed as there are free places.
     taken = db.session.execute(
         update(Team)
@@ -172,7 +194,9 @@ def join_team(team: Team, *, user: User, profile: MemberProfile, now: datetime) 
     if taken != 1:
         db.session.refresh(team, ["member_count"])
         raise DomainError(rules.size_limit_message(competition, team.member_count + 1))
-    member = TeamMember(team=team, user=user, role=MemberRole.MEMBER.value, **profile.as_columns())
+    member = TeamMember(
+        team=team, user=user, role=MemberRole.MEMBER.value, national_id=national_id, **profile.as_columns()
+    )
     db.session.add(member)
     ensure_student_role(user, competition)
     db.session.flush()
@@ -375,6 +399,7 @@ def submit_for_review(team: Team, *, actor: User, now: datetime) -> None:
     rules.check_advisor_count(team)
     for member in team.members:
         rules.check_profile(team.competition, _profile_of(member), team.institution)
+    rules.check_national_ids(team)
     team.state = TeamState.SUBMITTED.value
     team.submitted_at = now
     team.unlocked = False

@@ -55,7 +55,17 @@ def _profile_from(form) -> MemberProfile:
         enrollment_year=form.enrollment_year.data,
         graduation_year=form.graduation_year.data,
         phone=form.phone.data,
+        national_id=form.national_id.data if form.national_id is not None else None,
+        national_id_consent=bool(form.national_id_consent.data) if form.national_id_consent is not None else False,
     )
+
+
+def _national_id_field(form, competition: Competition) -> None:
+    """The national ID box only where the competition's rules require one; a number posted anyway
+    is then ignored. It is never filled in (NeverFilledInput)."""
+    if not competition.requires_national_id:
+        del form.national_id
+        del form.national_id_consent
 
 
 def _prefill_profile(form, source: TeamMember | None) -> None:
@@ -106,6 +116,7 @@ def create(code: str):
     form = forms.CreateTeamForm()
     form.track.choices = _track_choices(competition)
     form.institution.choices = form.member_institution.choices = _institution_choices()
+    _national_id_field(form, competition)
     if request.method == "GET":
         form.institution.data = current_user.institution_id
     _prefill_profile(form, _latest_membership(current_user))
@@ -181,6 +192,7 @@ def member_profile(team_id: int, member_id: int):
     require(member.user_id == current_user.id or policies.can_lead_team(current_user, team))
     form = forms.MemberProfileForm()
     form.member_institution.choices = _institution_choices()
+    _national_id_field(form, team.competition)
     _prefill_profile(form, member)
     if form.validate_on_submit() and commit_or_show(
         form,
@@ -256,6 +268,7 @@ def join(code: str):
     require(team is not None, hide=True)
     form = forms.MemberProfileForm()
     form.member_institution.choices = _institution_choices()
+    _national_id_field(form, team.competition)
     _prefill_profile(form, _latest_membership(current_user))
     if request.method == "GET" and form.member_institution.data is None:
         form.member_institution.data = team.institution_id
@@ -278,6 +291,7 @@ def invitation(token: str):
     team = found.team
     form = forms.MemberProfileForm()
     form.member_institution.choices = _institution_choices()
+    _national_id_field(form, team.competition)
     _prefill_profile(form, _latest_membership(current_user))
     if request.method == "GET" and form.member_institution.data is None:
         form.member_institution.data = team.institution_id

@@ -90,9 +90,18 @@ COLUMNS: tuple[Column, ...] = (
 )
 #: written by exports only; the import ignores it
 STATE_COLUMN = Column("state", "状态", "State", _l("Written by exports; ignored by the import."), 12)
+#: written by exports only, masked, and only when some team of the competition has a national ID number;
+#: the import ignores it
+NATIONAL_ID_COLUMN = Column(
+    "national_id",
+    "身份证号（脱敏）",
+    "National ID (masked)",
+    _l("Written by exports, masked; ignored by the import."),
+    20,
+)
 #: a file may leave these columns out
 OPTIONAL_KEYS = frozenset({"member_institution"})
-COLUMN_BY_KEY = {column.key: column for column in (*COLUMNS, STATE_COLUMN)}
+COLUMN_BY_KEY = {column.key: column for column in (*COLUMNS, STATE_COLUMN, NATIONAL_ID_COLUMN)}
 TEAM_KEYS = ("track", "institution", "project_title")
 
 LEADER, MEMBER, ADVISOR = "leader", "member", "advisor"
@@ -122,7 +131,7 @@ def _fold(value: str) -> str:
 
 
 _HEADER_ALIASES: dict[str, str] = {}
-for _column in (*COLUMNS, STATE_COLUMN):
+for _column in (*COLUMNS, STATE_COLUMN, NATIONAL_ID_COLUMN):
     for _alias in (_column.header, _column.zh, _column.en, _column.key):
         _HEADER_ALIASES[_fold(_alias)] = _column.key
 _ROLES = {_fold(alias): role for role, aliases in _ROLE_ALIASES.items() for alias in aliases}

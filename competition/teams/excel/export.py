@@ -28,6 +28,7 @@ from competition.teams.excel.columns import (
     LEADER,
     MAX_ROWS,
     MEMBER,
+    NATIONAL_ID_COLUMN,
     ROLE_WORDS,
     SHEET_HELP,
     SHEET_INSTITUTIONS,
@@ -61,8 +62,29 @@ def _teams_for_export(competition: Competition, institution_ids: set[int] | None
     return list(db.session.scalars(statement))
 
 
-def export_rows(competition: Competition, institution_ids: set[int] | None) -> Iterator[list[Any]]:
-    """The rows of an export, without the header: the columns of COLUMNS, then the team's state."""
+def _has_national_ids(competition: Competition) -> bool:
+    return (
+        db.session.scalar(
+            select(TeamMember.id)
+            .join(Team, Team.id == TeamMember.team_id)
+            .where(Team.competition_id == competition.id, TeamMember.national_id.is_not(None))
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _export_columns(competition: Competition) -> tuple[Column, ...]:
+    """COLUMNS and the state, then the masked national ID only when some team of the competition has one."""
+    extra = (NATIONAL_ID_COLUMN,) if _has_national_ids(competition) else ()
+    return (*COLUMNS, STATE_COLUMN, *extra)
+
+
+def export_rows(
+    competition: Competition, institution_ids: set[int] | None, *, national_ids: bool = False
+) -> Iterator[list[Any]]:
+    """The rows of an export, without the header: the columns of COLUMNS, then the team's state, then
+    (with `national_ids`) the members' national ID numbers, masked."""
     for team in _teams_for_export(competition, institution_ids):
         head = [team.name, team.track.code, team.institution.code, team.project_title]
         state = team.state_label
@@ -84,6 +106,7 @@ def export_rows(competition: Competition, institution_ids: set[int] | None) -> I
                 None,
                 None,
                 state,
+                *([member.national_id_masked or None] if national_ids else []),
             ]
         for advisor in team.advisors:
             yield [
@@ -102,6 +125,7 @@ def export_rows(competition: Competition, institution_ids: set[int] | None) -> I
                 advisor.title or None,
                 advisor.institution.code if advisor.institution else None,
                 state,
+                *([None] if national_ids else []),
             ]
 
 
@@ -126,8 +150,10 @@ def export_xlsx(competition: Competition, institution_ids: set[int] | None) -> b
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = SHEET_TEAMS
-    _write_header(sheet, (*COLUMNS, STATE_COLUMN))
-    for row_index, row in enumerate(export_rows(competition, institution_ids), start=2):
+    columns = _export_columns(competition)
+    _write_header(sheet, columns)
+    rows = export_rows(competition, institution_ids, national_ids=NATIONAL_ID_COLUMN in columns)
+    for row_index, row in enumerate(rows, start=2):
         for column_index, value in enumerate(row, start=1):
             _set(sheet, row_index, column_index, value)
     return _workbook_bytes(workbook)
@@ -137,8 +163,9 @@ def export_csv(competition: Competition, institution_ids: set[int] | None) -> by
     """UTF-8 with a byte-order mark, so Excel opens the Chinese text correctly."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([column.header for column in (*COLUMNS, STATE_COLUMN)])
-    for row in export_rows(competition, institution_ids):
+    columns = _export_columns(competition)
+    writer.writerow([column.header for column in columns])
+    for row in export_rows(competition, institution_ids, national_ids=NATIONAL_ID_COLUMN in columns):
         writer.writerow([csv_cell(value) for value in row])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
