@@ -25,6 +25,7 @@ import getpass
 import html
 import http.client
 import os
+import pwd
 import re
 import secrets
 import shutil
@@ -388,8 +389,12 @@ class ProdCheck:
             site = site.replace(old, new)
         site = "\n".join(line for line in site.splitlines() if "listen [::]" not in line)
         (folder / "site.conf").write_text(site)
+        # started as root, nginx's workers would run as nobody/www-data, who may not read a checkout
+        # in a private folder (mktemp -d is 0700): they run as the checkout's owner here instead
+        owner = ROOT.stat().st_uid
+        user = f"user {pwd.getpwuid(owner).pw_name};\n" if os.geteuid() == 0 else ""
         (folder / "nginx.conf").write_text(
-            f"""daemon off;
+            f"""{user}daemon off;
 pid {folder}/nginx.pid;
 error_log {folder}/error.log warn;
 events {{}}
