@@ -145,10 +145,32 @@ def load() -> Competition:
     _recommend(rounds, teams, people["organizer"])
     _submissions(rounds, teams, people)
     _previous_edition(institutions, people, password_hash)
+    _announcements(competition, people["organizer"])
     audit.record(None, "demo.load", competition)
     _settle_mail()
     db.session.flush()
     return competition
+
+
+def _announcements(competition: Competition, organizer: User) -> None:
+    from competition.communications.models import Announcement
+
+    db.session.add_all([
+        Announcement(
+            competition=competition, pinned=True, published_at=_day(-80, 9), author_id=organizer.id,
+            title_zh="报名通道已开放", title_en="Registration is open",
+            body_zh="各校学生团队请在**报名截止前**完成组队、填写成员信息并提交审核。校赛名额见各赛段页面。",
+            body_en="Student teams: form your team, complete every member's details and submit it for review "
+                    "**before registration closes**. Each school round's quota is on its round page.",
+        ),
+        Announcement(
+            competition=competition, published_at=_day(-20, 15), author_id=organizer.id,
+            title_zh="商业计划书模板与评审细则已发布", title_en="Business plan template and rubric published",
+            body_zh="网络评审采用联盟统一评分细则（创新性、商业模式、团队、市场、财务、社会价值）。",
+            body_en="The online review uses the alliance's rubric: innovation, business model, team, market, "
+                    "finance and social value.",
+        ),
+    ])  # fmt: skip
 
 
 def _settle_mail() -> None:

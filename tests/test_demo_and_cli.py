@@ -132,3 +132,10 @@ def test_the_demos_story_mails_are_in_the_outbox_as_sent_and_in_the_notification
     assert db.session.scalar(select(func.count(Job.id)).where(Job.name == "mail.deliver", Job.state == "queued")) == 0
     student = db.session.scalar(select(User).where(User.email == "student@demo.cy-alliance.cn"))
     assert db.session.scalar(select(func.count(Notification.id)).where(Notification.user_id == student.id)) > 0
+
+
+def test_the_demo_competition_page_shows_its_announcements_pinned_first(app, client):
+    assert app.test_cli_runner().invoke(args=["demo", "load"]).exit_code == 0
+    page = client.get("/competitions/CY2026", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Registration is open" in page and "Business plan template and rubric published" in page
+    assert page.index("Registration is open") < page.index("Business plan template")
