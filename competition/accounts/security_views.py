@@ -41,7 +41,7 @@ bp = Blueprint("security", __name__, url_prefix="/security")
 
 PENDING_KEY = "two_factor_pending"
 ENROL_KEY = "two_factor_secret"
-IMPERSONATOR_KEY = "impersonator"
+IMPERSONATOR_KEY = audit.IMPERSONATOR_SESSION_KEY
 
 
 def sign_in(user: User, *, remember: bool = False) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import has_request_context, request
+from flask import has_request_context, request, session
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -32,6 +32,10 @@ class AuditEntry(db.Model):
     actor = relationship("User", foreign_keys=[actor_id])
 
 
+#: where the session keeps the admin who is viewing the site as someone else (accounts.security_views)
+IMPERSONATOR_SESSION_KEY = "impersonator"
+
+
 def _object_ref(obj) -> tuple[str | None, str | None]:
     if obj is None:
         return None, None
@@ -47,6 +51,10 @@ def record(actor, action: str, obj=None, **details: Any) -> AuditEntry:
     `obj` is a model instance with an `id`, or a `(type, id)` pair for things that are not rows.
     """
     object_type, object_id = _object_ref(obj)
+    impersonator = session.get(IMPERSONATOR_SESSION_KEY) if has_request_context() else None
+    if isinstance(impersonator, dict) and impersonator.get("user_id") is not None:
+        # an admin viewing the site as this person did it: the entry names both
+        details = {**details, "impersonated_by": impersonator["user_id"]}
     entry = AuditEntry(
         actor_id=getattr(actor, "id", None),
         action=action,

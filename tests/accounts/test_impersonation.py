@@ -125,3 +125,15 @@ def test_stop_after_the_admin_was_logged_out_elsewhere_asks_for_a_new_log_in(cli
 def test_stop_without_impersonating_just_goes_home(client, login_as):
     login_as()
     assert client.post("/account/security/impersonation/stop").headers["Location"] == "/account/"
+
+
+def test_what_is_done_while_viewing_as_someone_names_the_admin_too(client, login_as):
+    admin, target, _ = _start(client, login_as)
+    form = {"real_name": "王小明", "institution": str(target.institution_id), "phone": "", "locale": "en"}
+    assert client.post("/account/profile", data=form | {"real_name": "王晓明"}).status_code == 302
+    (entry,) = _actions("user.profile_update")
+    assert entry.actor_id == target.id and entry.details["impersonated_by"] == admin.id
+    client.post("/account/security/impersonation/stop")
+    client.post("/account/profile", data={**form, "real_name": "李雷"})  # the admin's own change now
+    (own,) = [entry for entry in _actions("user.profile_update") if entry.actor_id == admin.id]
+    assert "impersonated_by" not in own.details
