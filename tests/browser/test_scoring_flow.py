@@ -214,6 +214,9 @@ def test_an_expired_session_keeps_the_input_and_sends_it_after_logging_in(live_s
     page.goto(base + "/account/login")
     _log_in(page, base, world["judge"])
     page.goto(url)
+    # every response of a permanent session refreshes its cookie, static files too: one still on its
+    # way after the cookies are cleared would bring the session back
+    page.wait_for_load_state("networkidle")
 
     context.clear_cookies()  # the session has expired
     page.get_by_test_id("points-innovation").fill("19")
