@@ -273,11 +273,8 @@ def record_login(user: User, *, method: str | None = None) -> None:
         audit.record(user, "user.login", user)
 
 
-def request_password_reset(email: str) -> None:
-    """Mail a reset link when the address has an active account; nothing otherwise (same answer)."""
-    user = find_user_by_email(email)
-    if user is None or user.is_disabled:
-        return
+def _mail_reset_link(user: User) -> None:
+    """The reset e-mail, for "forgot password" and for an admin's "send a reset link" alike."""
     queue_mail(
         to=user.email,
         template="accounts/emails/reset_password",
@@ -286,6 +283,14 @@ def request_password_reset(email: str) -> None:
         reset_url=external_url("accounts.reset_password", token=make_reset_token(user)),
         valid_minutes=current_app.config["PASSWORD_RESET_MAX_AGE_SECONDS"] // 60,
     )
+
+
+def request_password_reset(email: str) -> None:
+    """Mail a reset link when the address has an active account; nothing otherwise (same answer)."""
+    user = find_user_by_email(email)
+    if user is None or user.is_disabled:
+        return
+    _mail_reset_link(user)
     audit.record(None, "user.password_reset_requested", user)
 
 
@@ -418,14 +423,7 @@ def send_reset_link(user: User, *, actor: User) -> None:
     """An admin mails someone a password reset link (the same e-mail as "forgot password")."""
     if user.is_disabled:
         raise DomainError(_l("This account is disabled: enable it before sending a reset link."))
-    queue_mail(
-        to=user.email,
-        template="accounts/emails/reset_password",
-        locale=user.locale,
-        user=user,
-        reset_url=external_url("accounts.reset_password", token=make_reset_token(user)),
-        valid_minutes=current_app.config["PASSWORD_RESET_MAX_AGE_SECONDS"] // 60,
-    )
+    _mail_reset_link(user)
     audit.record(actor, "user.password_reset_sent", user)
 
 
